@@ -1,0 +1,57 @@
+# tccc: two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Debian packages: curl for the seed's test command; espeak-ng and sox to synthesise speech.
+APT_PACKAGES := curl espeak-ng sox
+
+.PHONY: install apt demo test lint typecheck unit e2e bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory apt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Installs missing Debian packages when running as root (CI, fresh machines); otherwise says
+# which are missing and carries on, since the tests that need them skip with a reason.
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || { echo "apt-get install failed for:$$missing"; exit 1; }; \
+	  else echo "not root: please install$$missing (apt-get install -y$$missing)"; fi; \
+	fi
+
+demo: install
+	$(BIN)/tccc demo
+
+lint: install
+	$(BIN)/ruff check tccc tests
+	$(BIN)/ruff format --check tccc tests
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -m "not e2e" -q
+
+e2e: install
+	$(BIN)/pytest -m e2e -q
+
+test: install
+	$(BIN)/ruff check tccc tests
+	$(BIN)/mypy
+	$(BIN)/pytest -q -ra
+
+bench: install
+	$(BIN)/tccc bench stt --json bench-results/stt.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

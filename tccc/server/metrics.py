@@ -1,0 +1,62 @@
+"""Prometheus metrics of one server instance (own registry: no module-level state)."""
+
+from __future__ import annotations
+
+import psutil
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
+_RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2)
+
+
+class ServerMetrics:
+    """Counters, histograms and gauges exposed at /metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "tccc_requests",
+            "Requests by protocol, route and status",
+            ["protocol", "route", "status"],
+            registry=r,
+        )
+        self.request_latency = Histogram(
+            "tccc_request_latency_seconds",
+            "Request latency",
+            ["protocol", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.audio_seconds = Counter(
+            "tccc_audio_seconds", "Seconds of audio transcribed", registry=r
+        )
+        self.transcription_seconds = Histogram(
+            "tccc_transcription_seconds",
+            "Time spent in the transcriber",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.real_time_factor = Histogram(
+            "tccc_real_time_factor",
+            "Transcription time / audio duration",
+            buckets=_RTF_BUCKETS,
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "tccc_queue_depth", "Transcriptions admitted and not finished", registry=r
+        )
+        self.rejected = Counter(
+            "tccc_rejected", "Requests refused because the queue was full", registry=r
+        )
+        self.model_load_seconds = Gauge(
+            "tccc_model_load_seconds", "Time the speech model took to load", registry=r
+        )
+        self.model_loaded = Gauge("tccc_model_loaded", "1 once the model is loaded", registry=r)
+        self.errors = Counter("tccc_errors", "Errors by code", ["code"], registry=r)
+        self.wyoming_connections = Gauge(
+            "tccc_wyoming_connections", "Open Wyoming connections", registry=r
+        )
+        process = psutil.Process()
+        memory = Gauge("tccc_process_resident_memory_bytes", "Resident memory", registry=r)
+        memory.set_function(lambda: float(process.memory_info().rss))

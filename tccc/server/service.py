@@ -1,0 +1,87 @@
+"""Async front of the Transcriber: admission control, worker threads, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from tccc.errors import NotReadyError, ServerBusyError
+from tccc.events import TranscriptResult
+from tccc.server.metrics import ServerMetrics
+from tccc.stt.transcriber import DecodeOptions, Transcriber
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class TranscriptionService:
+    """Runs transcriptions in worker threads; refuses work beyond workers + queue_size."""
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        *,
+        num_workers: int,
+        queue_size: int,
+        metrics: ServerMetrics,
+    ) -> None:
+        self.transcriber = transcriber
+        self.metrics = metrics
+        self.capacity = num_workers + queue_size
+        self._executor = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="stt")
+        self._pending = 0
+        self.ready = False
+
+    @property
+    def pending(self) -> int:
+        """Transcriptions admitted and not yet finished."""
+        return self._pending
+
+    async def load(self) -> None:
+        """Load the model in a worker thread and mark the service ready."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self.transcriber.load)
+        self.ready = True
+        self.metrics.model_loaded.set(1)
+        load_seconds = getattr(self.transcriber, "load_seconds", 0.0)
+        self.metrics.model_load_seconds.set(load_seconds)
+
+    async def transcribe(
+        self, audio: np.ndarray, options: DecodeOptions | None = None
+    ) -> TranscriptResult:
+        """Transcribe in a worker thread; raises ServerBusyError when the queue is full."""
+        if not self.ready:
+            raise NotReadyError("the speech model is still loading; retry shortly")
+        if self._pending >= self.capacity:
+            self.metrics.rejected.inc()
+            raise ServerBusyError("the transcription queue is full; retry shortly")
+        self._pending += 1
+        self.metrics.queue_depth.set(self._pending)
+        loop = asyncio.get_running_loop()
+        future = self._executor.submit(self.transcriber.transcribe, audio, options)
+
+        def release(_f: object) -> None:
+            self._pending -= 1
+            self.metrics.queue_depth.set(self._pending)
+
+        # Release the slot when the worker really finishes, not when a disconnected client's
+        # await is cancelled: the thread keeps running and must still count against capacity.
+        def on_done(f: object) -> None:
+            try:
+                loop.call_soon_threadsafe(release, f)
+            except RuntimeError:  # the loop has closed at shutdown: nothing left to count
+                pass
+
+        future.add_done_callback(on_done)
+        result = await asyncio.wrap_future(future)
+        self.metrics.audio_seconds.inc(result.duration)
+        self.metrics.transcription_seconds.observe(result.processing_s)
+        if result.duration > 0:
+            self.metrics.real_time_factor.observe(result.real_time_factor)
+        return result
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (queued work is cancelled)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,217 @@
+"""Wyoming protocol: bounded event reading and the speech-to-text connection handler."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart
+from wyoming.error import Error
+from wyoming.event import Event, async_write_event
+from wyoming.info import AsrModel, AsrProgram, Attribution, Info
+from wyoming.ping import Pong
+
+from tccc import __version__
+from tccc.audio.convert import PcmConverter
+from tccc.config import Settings
+from tccc.errors import AudioTooLargeError, ProtocolError, TcccError
+from tccc.server.service import TranscriptionService
+from tccc.server.tasks import TaskOwner
+from tccc.stt.transcriber import DecodeOptions
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_HEADER_BYTES = 64 * 1024
+"""Longest JSON header line accepted (also the StreamReader's buffer limit)."""
+
+
+async def read_event(reader: asyncio.StreamReader, *, max_bytes: int) -> Event | None:
+    """Read one Wyoming event; None at end of stream. Raises ProtocolError on malformed input."""
+    try:
+        line = await reader.readline()
+    except ValueError as exc:  # asyncio turns a line over the buffer limit into ValueError
+        raise ProtocolError("event header is too long") from exc
+    if not line or not line.endswith(b"\n"):
+        return None  # disconnected, possibly mid-header
+    try:
+        header = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError("event header is not valid JSON") from exc
+    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
+        raise ProtocolError("event header has no type")
+    data = header.get("data") or {}
+    if not isinstance(data, dict):
+        raise ProtocolError("event data must be a JSON object")
+    lengths = []
+    for key in ("data_length", "payload_length"):
+        value = header.get(key) or 0
+        if not isinstance(value, int) or value < 0:
+            raise ProtocolError(f"{key} must be a non-negative integer")
+        if value > max_bytes:
+            raise AudioTooLargeError(f"{key} {value} exceeds the {max_bytes}-byte limit")
+        lengths.append(value)
+    data_length, payload_length = lengths
+    try:
+        if data_length:
+            extra = json.loads(await reader.readexactly(data_length))
+            if not isinstance(extra, dict):
+                raise ProtocolError("event data must be a JSON object")
+            data.update(extra)
+        payload = await reader.readexactly(payload_length) if payload_length else None
+    except asyncio.IncompleteReadError:
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError("event data is not valid JSON") from exc
+    return Event(type=header["type"], data=data, payload=payload)
+
+
+@dataclass
+class WyomingContext:
+    """What Wyoming connections share: the service, settings and their owned tasks."""
+
+    service: TranscriptionService
+    settings: Settings
+    tasks: TaskOwner = field(default_factory=lambda: TaskOwner("wyoming"))
+
+    def info(self) -> Info:
+        """The `info` answer to `describe`."""
+        transcriber = self.service.transcriber
+        model = AsrModel(
+            name=transcriber.model_name,
+            description=f"Whisper {transcriber.model_name} (CTranslate2)",
+            attribution=Attribution(name="OpenAI", url="https://github.com/openai/whisper"),
+            installed=True,
+            version=None,
+            languages=transcriber.languages,
+        )
+        program = AsrProgram(
+            name="tccc",
+            description="tccc speech-to-text (faster-whisper, Silero VAD)",
+            attribution=Attribution(name="tccc", url="https://github.com/tccc"),
+            installed=True,
+            version=__version__,
+            models=[model],
+            supports_transcript_streaming=False,
+        )
+        return Info(asr=[program])
+
+    def accept(self, transport: asyncio.Transport, first_bytes: bytes) -> None:
+        """Take over a sniffed connection and serve it as Wyoming."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=MAX_HEADER_BYTES, loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        reader.feed_data(first_bytes)
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        handler = WyomingHandler(reader, writer, self)
+        self.tasks.create(handler.run(), name="connection")
+
+
+class WyomingHandler:
+    """One Wyoming connection: describe, transcribe, audio-start/chunk/stop -> transcript."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ctx: WyomingContext
+    ) -> None:
+        self.reader, self.writer, self.ctx = reader, writer, ctx
+        self.language: str | None = None
+        self._converter: PcmConverter | None = None
+        self._audio: list[np.ndarray] = []
+        self._raw_bytes = 0
+        self._started = time.perf_counter()
+        server = ctx.settings.server
+        self._max_event = server.max_event_kb * 1024
+        self._max_stream = int(server.max_upload_mb * 1024 * 1024)
+
+    async def run(self) -> None:
+        """Serve events until the client disconnects or a protocol error ends the connection."""
+        metrics = self.ctx.service.metrics
+        metrics.wyoming_connections.inc()
+        try:
+            while True:
+                event = await read_event(self.reader, max_bytes=self._max_event)
+                if event is None:
+                    if self._converter is not None:
+                        _LOGGER.debug("client disconnected mid-stream")
+                    break
+                await self.handle(event)
+        except TcccError as exc:
+            metrics.errors.labels(exc.code).inc()
+            metrics.requests.labels("wyoming", "transcribe", exc.code).inc()
+            _LOGGER.info("wyoming error sent to client: %s", exc.code)
+            await self._send_quietly(Error(text=exc.message, code=exc.code).event())
+        except (ConnectionError, asyncio.IncompleteReadError):
+            _LOGGER.debug("wyoming client connection lost")
+        finally:
+            metrics.wyoming_connections.dec()
+            self.writer.close()
+
+    async def handle(self, event: Event) -> None:
+        """Handle one event (raises TcccError for what ends the connection)."""
+        try:
+            if event.type == "describe":
+                await self.write(self.ctx.info().event())
+            elif event.type == "ping":
+                await self.write(Pong(text=event.data.get("text")).event())
+            elif Transcribe.is_type(event.type):
+                language = Transcribe.from_event(event).language
+                self.language = language if isinstance(language, str) and language else None
+            elif AudioStart.is_type(event.type):
+                start = AudioStart.from_event(event)
+                self._start(start.rate, start.width, start.channels)
+            elif AudioChunk.is_type(event.type):
+                self._chunk(AudioChunk.from_event(event))
+            elif event.type == "audio-stop":
+                await self._stop()
+            else:
+                _LOGGER.debug("ignoring wyoming event %s", event.type)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError(f"malformed {event.type} event") from exc
+
+    def _start(self, rate: int, width: int, channels: int) -> None:
+        self._converter = PcmConverter(rate, width, channels)
+        self._audio, self._raw_bytes = [], 0
+        self._started = time.perf_counter()
+
+    def _chunk(self, chunk: AudioChunk) -> None:
+        if self._converter is None:
+            raise ProtocolError("audio-chunk before audio-start")
+        conv = self._converter
+        if (chunk.rate, chunk.width, chunk.channels) != (conv.rate, conv.width, conv.channels):
+            # A client may change format mid-stream; finish the old converter's tail first.
+            self._audio.append(conv.flush())
+            self._converter = conv = PcmConverter(chunk.rate, chunk.width, chunk.channels)
+        self._raw_bytes += len(chunk.audio or b"")
+        if self._raw_bytes > self._max_stream:
+            raise AudioTooLargeError("the audio stream is larger than the upload limit")
+        self._audio.append(conv.convert(chunk.audio or b""))
+
+    async def _stop(self) -> None:
+        if self._converter is None:
+            raise ProtocolError("audio-stop before audio-start")
+        self._audio.append(self._converter.flush())
+        audio = np.concatenate(self._audio) if self._audio else np.zeros(0, dtype=np.int16)
+        self._converter, self._audio = None, []
+        service = self.ctx.service
+        result = await service.transcribe(audio, DecodeOptions(language=self.language))
+        await self.write(Transcript(text=result.text, language=result.language).event())
+        service.metrics.requests.labels("wyoming", "transcribe", "ok").inc()
+        service.metrics.request_latency.labels("wyoming", "transcribe").observe(
+            time.perf_counter() - self._started
+        )
+
+    async def write(self, event: Event) -> None:
+        """Send one event."""
+        await async_write_event(event, self.writer)
+
+    async def _send_quietly(self, event: Event) -> None:
+        try:
+            await self.write(event)
+        except (ConnectionError, RuntimeError):
+            _LOGGER.debug("could not send error event: client gone")

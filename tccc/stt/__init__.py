@@ -1,0 +1,1 @@
+"""Speech-to-text: the Transcriber interface, the faster-whisper backend, VAD and model loading."""
