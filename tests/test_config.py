@@ -14,7 +14,10 @@ def test_default_is_cpu_profile_with_tiny_en_int8() -> None:
     resolved = resolve_settings(env={})
     s = resolved.settings
     assert (s.profile, s.stt.model, s.stt.compute_type, s.stt.device) == (
-        "cpu", "tiny.en", "int8", "cpu",
+        "cpu",
+        "tiny.en",
+        "int8",
+        "cpu",
     )
     assert resolved.sources["stt.model"] == "profile:cpu"
     assert resolved.sources["vad.threshold"] == "default"
@@ -38,14 +41,20 @@ def test_hardware_profiles(
 ) -> None:
     s = resolve_settings(profile=profile, env={}).settings
     assert (s.stt.model, s.stt.compute_type, s.vad.max_speech_s, s.memory_budget_mb) == (
-        model, compute, max_speech, budget,
+        model,
+        compute,
+        max_speech,
+        budget,
     )
 
 
 def test_orin_nano_matches_seed_deployment() -> None:
     s = resolve_settings(profile="jetson-orin-nano", env={}).settings
     assert (s.stt.beam_size, s.stt.language, s.stt.num_workers, s.stt.device) == (
-        1, "en", 1, "cuda",
+        1,
+        "en",
+        1,
+        "cuda",
     )
 
 
@@ -60,7 +69,9 @@ def test_every_profile_resolves() -> None:
 
 def test_precedence_flag_over_env_over_file_over_profile(tmp_path: Path) -> None:
     cfg = tmp_path / "tccc.toml"
-    cfg.write_text('profile = "gpu"\n[stt]\nbeam_size = 3\nmodel = "base.en"\n[vad]\nthreshold = 0.4\n')
+    cfg.write_text(
+        'profile = "gpu"\n[stt]\nbeam_size = 3\nmodel = "base.en"\n[vad]\nthreshold = 0.4\n'
+    )
     env = {"TCCC_STT_BEAM_SIZE": "4", "TCCC_VAD_THRESHOLD": "0.6"}
     resolved = resolve_settings(config_path=cfg, env=env, flags={"vad.threshold": 0.7})
     s = resolved.settings
@@ -124,7 +135,12 @@ def test_unknown_key_in_config_file(tmp_path: Path) -> None:
 
 
 def test_loopback_detection() -> None:
-    for host, loop in [("127.0.0.1", True), ("localhost", True), ("::1", True),
-                       ("0.0.0.0", False), ("10.1.2.3", False)]:
+    for host, loop in [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+    ]:
         s = resolve_settings(env={"TCCC_SERVER_HOST": host}).settings
         assert s.server.is_loopback is loop, host

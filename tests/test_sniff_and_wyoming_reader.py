@@ -45,8 +45,12 @@ def run(data: bytes, max_bytes: int = 1024) -> object:
 
 def test_reads_event_with_data_and_payload() -> None:
     extra = json.dumps({"rate": 16000}).encode()
-    header = {"type": "audio-chunk", "data": {"width": 2}, "data_length": len(extra),
-              "payload_length": 4}
+    header = {
+        "type": "audio-chunk",
+        "data": {"width": 2},
+        "data_length": len(extra),
+        "payload_length": 4,
+    }
     event = run(json.dumps(header).encode() + b"\n" + extra + b"\x01\x02\x03\x04")
     assert event is not None
     assert event.type == "audio-chunk"  # type: ignore[attr-defined]
@@ -62,9 +66,16 @@ def test_eof_and_truncation_are_disconnects() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    [b"{not json\n", b"[1, 2]\n", b'{"data": {}}\n', b'{"type": 5}\n',
-     b'{"type": "x", "data": [1]}\n', b'{"type": "x", "payload_length": -1}\n',
-     b'{"type": "x", "payload_length": "10"}\n', b"\xff\xfe\n"],
+    [
+        b"{not json\n",
+        b"[1, 2]\n",
+        b'{"data": {}}\n',
+        b'{"type": 5}\n',
+        b'{"type": "x", "data": [1]}\n',
+        b'{"type": "x", "payload_length": -1}\n',
+        b'{"type": "x", "payload_length": "10"}\n',
+        b"\xff\xfe\n",
+    ],
 )
 def test_malformed_headers(line: bytes) -> None:
     with pytest.raises(ProtocolError):

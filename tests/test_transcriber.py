@@ -127,6 +127,6 @@ def test_srt_and_vtt_render_real_segments(
 
 
 def test_edit_distance() -> None:
-    assert edit_distance("a b c".split(), "a x c d".split()) == 2
+    assert edit_distance(["a", "b", "c"], ["a", "x", "c", "d"]) == 2
     assert edit_distance([], ["a"]) == 1
     assert normalise("Ten, Mr. Smith!") == ["10", "mister", "smith"]
