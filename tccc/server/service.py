@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,10 +70,9 @@ class TranscriptionService:
         # Release the slot when the worker really finishes, not when a disconnected client's
         # await is cancelled: the thread keeps running and must still count against capacity.
         def on_done(f: object) -> None:
-            try:
+            # RuntimeError: the loop has closed at shutdown, so there is nothing left to count.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(release, f)
-            except RuntimeError:  # the loop has closed at shutdown: nothing left to count
-                pass
 
         future.add_done_callback(on_done)
         result = await asyncio.wrap_future(future)
