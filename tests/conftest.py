@@ -41,10 +41,11 @@ def free_port() -> int:
         return port
 
 
-def server_env() -> dict[str, str]:
-    """The test process's environment without TCCC_* settings that would change the server."""
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment without TCCC_* settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TCCC_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
     return env
 
 
@@ -99,8 +100,10 @@ class Server:
         return self.process.returncode
 
 
-def start_server(log_dir: Path, *args: str, token: str | None = None) -> Server:
-    """Start `tccc serve` on a free loopback port and wait until /readyz answers 200."""
+def start_server(
+    log_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None
+) -> Server:
+    """Start `tccc serve ARGS` (with TCCC_* variables `env`) and wait until /readyz is 200."""
     port = free_port()
     all_args = ("--host", "127.0.0.1", "--port", str(port), *args)
     if token is not None:
@@ -110,7 +113,7 @@ def start_server(log_dir: Path, *args: str, token: str | None = None) -> Server:
         process = subprocess.Popen(
             serve_command(*all_args),
             cwd=REPO_ROOT,
-            env=server_env(),
+            env=server_env(env),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -144,16 +147,24 @@ class ServerFactory:
     """Starts extra servers with other flags; one process per distinct set of flags."""
 
     log_dir: Path
-    servers: dict[tuple[tuple[str, ...], str | None], Server] = field(default_factory=dict)
+    servers: dict[tuple[object, ...], Server] = field(default_factory=dict)
 
-    def __call__(self, *args: str, token: str | None = None) -> Server:
+    def __call__(
+        self, *args: str, token: str | None = None, env: dict[str, str] | None = None
+    ) -> Server:
         """A ready server started with these extra flags (reused if already running)."""
-        key = (args, token)
+        key = (args, token, tuple(sorted((env or {}).items())))
         server = self.servers.get(key)
         if server is None or not server.alive():
-            server = start_server(self.log_dir, *args, token=token)
+            server = start_server(self.log_dir, *args, token=token, env=env)
             self.servers[key] = server
         return server
+
+    # Helpers for tests that run `tccc serve` themselves (to check start-up refusals).
+    free_port = staticmethod(free_port)
+    command = staticmethod(serve_command)
+    env = staticmethod(server_env)
+    cwd = REPO_ROOT
 
     def stop_all(self) -> list[str]:
         """Stop every server; returns a description of each one that did not exit cleanly."""
@@ -164,8 +175,11 @@ class ServerFactory:
             log = server.log_text()
             if not was_alive:
                 problems.append(f"server {server.args} died during the tests ({status})")
-            elif status != 0:
+            elif status not in (0, -signal.SIGTERM):
+                # uvicorn re-raises SIGTERM after a graceful shutdown, so -15 is clean too.
                 problems.append(f"server {server.args} exited with {status} on SIGTERM")
+            elif "Application shutdown complete" not in log:
+                problems.append(f"server {server.args} did not shut down gracefully")
             if "Traceback" in log:
                 problems.append(f"server {server.args} logged a traceback")
             if problems:
@@ -188,6 +202,21 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerF
 def server(server_factory: ServerFactory) -> Server:
     """The default server (default flags, INFO logging) shared by most end-to-end tests."""
     return server_factory()
+
+
+LOCKED_MAX_UPLOAD_MB = 1
+LOCKED_MAX_AUDIO_S = 5
+
+
+@pytest.fixture(scope="session")
+def locked_server(server_factory: ServerFactory) -> Server:
+    """A server with a bearer token, a 1 MB upload limit and a 5 s audio limit."""
+    return server_factory(
+        "--max-upload-mb",
+        str(LOCKED_MAX_UPLOAD_MB),
+        token="e2e-secret-token",
+        env={"TCCC_SERVER_MAX_AUDIO_S": str(LOCKED_MAX_AUDIO_S)},
+    )
 
 
 # --- speech data -------------------------------------------------------------------------------
@@ -239,16 +268,23 @@ class SpeechData:
             self._pcm[key] = np.concatenate(parts).astype(np.int16)
         return self._pcm[key]
 
+    encode_wav = staticmethod(wav_bytes)
+
     def wav(self, name: str, rate: int = SAMPLE_RATE, channels: int = 1) -> bytes:
         """The clip as a 16-bit WAV file at `rate` Hz and `channels`."""
         return wav_bytes(self.pcm(name, rate, channels), rate, channels)
 
-    def wer(self, name: str, hypothesis: str) -> float:
-        """Word error rate of `hypothesis` against the clip's reference (Whisper normaliser)."""
+    @staticmethod
+    def text_wer(reference: str, hypothesis: str) -> float:
+        """Word error rate of `hypothesis` against `reference` (Whisper English normaliser)."""
         from tccc.bench.stt import edit_distance, normalise
 
-        ref, hyp = normalise(self.reference(name)), normalise(hypothesis)
-        return edit_distance(ref, hyp) / max(1, len(ref))
+        ref, hyp = normalise(reference), normalise(hypothesis)
+        return float(edit_distance(ref, hyp) / max(1, len(ref)))
+
+    def wer(self, name: str, hypothesis: str) -> float:
+        """Word error rate of `hypothesis` against the clip's reference."""
+        return self.text_wer(self.reference(name), hypothesis)
 
     def assert_transcript(self, name: str, hypothesis: str, max_wer: float = 0.25) -> None:
         """Fail unless `hypothesis` is within `max_wer` of the clip's reference."""
@@ -271,5 +307,7 @@ def speech_dir() -> Path:
 def speech(speech_dir: Path) -> SpeechData:
     """Speech clips with reference transcripts, and helpers to convert and score them."""
     with (speech_dir / "manifest.tsv").open(encoding="utf-8", newline="") as fh:
-        refs = {row["file"]: row["reference_transcript"] for row in csv.DictReader(fh, delimiter="\t")}
+        refs = {
+            row["file"]: row["reference_transcript"] for row in csv.DictReader(fh, delimiter="\t")
+        }
     return SpeechData(speech_dir, refs)

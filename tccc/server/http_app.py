@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -165,23 +165,21 @@ def create_app(
 
     token = settings.server.api_token
 
-    async def require_token(request: Request) -> None:
-        if token is None or request.url.path in OPEN_ROUTES:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-            raise _UnauthorizedError
-
-    app.router.dependencies.append(Depends(require_token))
-
-    @app.exception_handler(_UnauthorizedError)
-    async def _unauthorized(_request: Request, _exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            error_body("unauthorized", "a valid bearer token is required"),
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    @app.middleware("http")
+    async def _require_token(request: Request, call_next: Any) -> Response:
+        # A middleware, not a route dependency, so the OpenAPI schema and docs are covered too.
+        if token is not None and request.url.path not in OPEN_ROUTES:
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.encode(), token.encode()
+            ):
+                return JSONResponse(
+                    error_body("unauthorized", "a valid bearer token is required"),
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        response: Response = await call_next(request)
+        return response
 
     @app.exception_handler(TcccError)
     async def _tccc_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -358,7 +356,3 @@ def create_app(
         return PlainTextResponse(render(result, fmt))
 
     return app
-
-
-class _UnauthorizedError(Exception):
-    """Raised by the token check; turned into 401."""

@@ -17,6 +17,7 @@ from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 from wyoming.ping import Pong
 
 from tccc import __version__
+from tccc.audio import SAMPLE_RATE
 from tccc.audio.convert import PcmConverter
 from tccc.config import Settings
 from tccc.errors import AudioTooLargeError, ProtocolError, TcccError
@@ -128,6 +129,10 @@ class WyomingHandler:
         server = ctx.settings.server
         self._max_event = server.max_event_kb * 1024
         self._max_stream = int(server.max_upload_mb * 1024 * 1024)
+        # The byte limit alone is not enough: 8-bit audio at 1 kHz is 32x smaller than the
+        # 16 kHz int16 it becomes, so the decoded duration is bounded too (as for HTTP uploads).
+        self._max_samples = int(server.max_audio_s * SAMPLE_RATE)
+        self._samples = 0
 
     async def run(self) -> None:
         """Serve events until the client disconnects or a protocol error ends the connection."""
@@ -176,7 +181,7 @@ class WyomingHandler:
 
     def _start(self, rate: int, width: int, channels: int) -> None:
         self._converter = PcmConverter(rate, width, channels)
-        self._audio, self._raw_bytes = [], 0
+        self._audio, self._raw_bytes, self._samples = [], 0, 0
         self._started = time.perf_counter()
 
     def _chunk(self, chunk: AudioChunk) -> None:
@@ -190,7 +195,11 @@ class WyomingHandler:
         self._raw_bytes += len(chunk.audio or b"")
         if self._raw_bytes > self._max_stream:
             raise AudioTooLargeError("the audio stream is larger than the upload limit")
-        self._audio.append(conv.convert(chunk.audio or b""))
+        converted = conv.convert(chunk.audio or b"")
+        self._samples += converted.size
+        if self._samples > self._max_samples:
+            raise AudioTooLargeError("the audio stream is longer than the configured limit")
+        self._audio.append(converted)
 
     async def _stop(self) -> None:
         if self._converter is None:
