@@ -27,7 +27,6 @@ from tccc.errors import (
     ServerBusyError,
     TcccError,
 )
-from tccc.events import TranscriptResult
 from tccc.server.languages import language_name
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
@@ -207,9 +206,6 @@ def create_app(
         metrics.request_latency.labels("http", path).observe(time.perf_counter() - started)
         return response
 
-    async def run(audio: np.ndarray, options: DecodeOptions) -> TranscriptResult:
-        return await service.transcribe(audio, options)
-
     async def read_upload(upload: UploadFile) -> np.ndarray:
         data = await upload.read()
         await upload.close()
@@ -263,7 +259,7 @@ def create_app(
         options = DecodeOptions(
             language=language or None, task=task, word_timestamps=word_timestamps
         )
-        return result_dict(await run(samples, options), words=word_timestamps)
+        return result_dict(await service.transcribe(samples, options), words=word_timestamps)
 
     @app.post("/asr", tags=["whisper-asr-webservice"])
     async def asr(
@@ -294,7 +290,7 @@ def create_app(
             vad=vad_filter,
             word_timestamps=word_timestamps,
         )
-        result = await run(samples, options)
+        result = await service.transcribe(samples, options)
         headers = {"Asr-Engine": "faster_whisper"}
         if output == "json":
             body = {
@@ -333,7 +329,7 @@ def create_app(
             word_timestamps=want_words,
             temperature=temperature if temperature else None,
         )
-        result = await run(samples, options)
+        result = await service.transcribe(samples, options)
         if response_format == "json":
             return JSONResponse({"text": result.text})
         if response_format == "verbose_json":
