@@ -137,6 +137,46 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """Live transcription: endpointing, partial transcripts, vocabulary, capture buffering."""
+
+    end_silence_ms: int = 500
+    """Silence after speech that ends an utterance (faster-whisper's default is 2000)."""
+    pre_roll_ms: int = 300
+    """Audio kept before the detected start of speech, so the first word is not clipped."""
+    post_roll_ms: int = 200
+    """Audio kept after the last speech frame, so the last word is not clipped."""
+    partial_interval_ms: int = 1000
+    """Audio that must arrive between two partial decodes of the same utterance."""
+    ring_buffer_s: float = 30.0
+    """Capture buffer between the audio source and the pipeline; overflow drops the oldest."""
+    vocabulary: bool = True
+    """Bias the decoder with the medical vocabulary and normalise final transcripts."""
+    vocabulary_path: str | None = None
+    """A vocabulary file (TOML, or the TSV format of the domain pack); None uses the bundled one."""
+    suppress_hallucinations: bool = True
+    """Drop text decoded from silence, prompt echoes and repeated phrases (counted)."""
+    no_speech_threshold: float = 0.6
+    """A segment whose no-speech probability is above this and whose decode is unsure is dropped."""
+    log_prob_threshold: float = -1.0
+    """Average log-probability under which a segment counts as unsure."""
+    compression_ratio_threshold: float = 2.4
+    """A segment whose text compresses better than this is a repetition loop and is dropped."""
+
+    def __post_init__(self) -> None:
+        if min(self.end_silence_ms, self.pre_roll_ms, self.post_roll_ms) < 0:
+            raise ConfigError("stream durations must not be negative")
+        if self.partial_interval_ms < 100:
+            raise ConfigError("stream.partial_interval_ms must be at least 100")
+        if self.ring_buffer_s <= 0:
+            raise ConfigError("stream.ring_buffer_s must be positive")
+        if not 0.0 < self.no_speech_threshold <= 1.0:
+            raise ConfigError("stream.no_speech_threshold must be in (0, 1]")
+        if self.compression_ratio_threshold <= 1.0:
+            raise ConfigError("stream.compression_ratio_threshold must be above 1")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, resolved."""
 
@@ -147,9 +187,15 @@ class Settings:
     stt: SttSettings = field(default_factory=SttSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
 
 
-_SECTIONS: dict[str, type[Any]] = {"stt": SttSettings, "vad": VadSettings, "server": ServerSettings}
+_SECTIONS: dict[str, type[Any]] = {
+    "stt": SttSettings,
+    "vad": VadSettings,
+    "server": ServerSettings,
+    "stream": StreamSettings,
+}
 _TOP_LEVEL = ("memory_budget_mb",)
 
 

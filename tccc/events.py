@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True, slots=True)
 class Word:
@@ -61,3 +63,118 @@ class SpeechSpan:
 
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """16 kHz mono int16 audio with its place in the session.
+
+    `start` is the index of the first sample since the session began, so session time is
+    `start / 16000`; `captured_at` is the `time.monotonic()` reading when the chunk was captured
+    or received, used to measure latency.
+    """
+
+    samples: np.ndarray
+    start: int
+    captured_at: float = 0.0
+
+    @property
+    def end(self) -> int:
+        """Index one past the last sample."""
+        return self.start + int(self.samples.size)
+
+    @property
+    def start_s(self) -> float:
+        """Session time of the first sample, in seconds."""
+        return self.start / 16000
+
+    @property
+    def end_s(self) -> float:
+        """Session time just after the last sample, in seconds."""
+        return self.end / 16000
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """One normaliser change: `raw[raw_start:raw_end]` became `text[start:end]`."""
+
+    raw_start: int
+    raw_end: int
+    start: int
+    end: int
+    rule: str
+    """Name of the rule that made the change (numbers, phonetic, unit, acronym, term, ...)."""
+    confidence: float = 1.0
+    """1.0 for exact rules; below 1 for fuzzy matches of mis-heard terms."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedText:
+    """Recognised text and its normalised form, with the edits that link the two."""
+
+    raw: str
+    text: str
+    edits: tuple[TextEdit, ...] = ()
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Character span in `raw` that produced `text[start:end]`."""
+        offset = 0
+        raw_start: int | None = None
+        raw_end: int | None = None
+        for edit in self.edits:
+            if raw_start is None and start < edit.start:
+                raw_start = start + offset
+            if raw_start is None and start < edit.end:
+                raw_start = edit.raw_start
+            if end <= edit.start:
+                raw_end = end + offset
+                break
+            if end <= edit.end:
+                raw_end = edit.raw_end
+                break
+            offset = edit.raw_end - edit.end
+        if raw_start is None:
+            raw_start = start + offset
+        if raw_end is None:
+            raw_end = end + offset
+        return raw_start, max(raw_start, raw_end)
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One stretch of speech found by the segmenter, in session samples at 16 kHz."""
+
+    id: int
+    start: int
+    end: int
+    forced_cut: bool = False
+    """True when the utterance was cut at the maximum speech duration, not at a pause."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTranscript:
+    """A partial or final transcript of one utterance of a live session.
+
+    `committed` text never changes in later events of the same utterance (LocalAgreement);
+    `tentative` may. Word times are seconds since the session began.
+    """
+
+    kind: str
+    """partial or final."""
+    utterance_id: int
+    start: float
+    end: float
+    committed: str
+    tentative: str = ""
+    words: tuple[Word, ...] = ()
+    normalised: NormalisedText | None = None
+    """Set on final transcripts: the vocabulary normaliser's output for `committed`."""
+    decode_s: float = 0.0
+    """Seconds the decode behind this event took."""
+    emitted_at: float = 0.0
+    """`time.monotonic()` when the event was produced."""
+
+    @property
+    def text(self) -> str:
+        """Committed and tentative text together."""
+        return f"{self.committed} {self.tentative}".strip()

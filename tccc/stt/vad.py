@@ -161,3 +161,39 @@ def concat_spans(audio: np.ndarray, spans: Sequence[SpeechSpan]) -> np.ndarray:
     if not spans:
         return audio[:0]
     return np.concatenate([audio[s.start : s.end] for s in spans])
+
+
+class SileroStream:
+    """Silero VAD fed incrementally: carries the model state and context between calls.
+
+    Gives the same frame probabilities as `SileroVad.probabilities` on the whole audio, but
+    one chunk at a time, so live audio is scored as it arrives.
+    """
+
+    _CONTEXT = 64
+    """Samples of the previous frame the model sees before each 512-sample frame."""
+
+    def __init__(self) -> None:
+        self._session = _load_silero().session
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(self._CONTEXT, dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, audio: np.ndarray) -> np.ndarray:
+        """Probabilities of the frames completed by `audio` (float32 16 kHz samples)."""
+        data = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
+        n = data.size // FRAME_SAMPLES
+        self._pending = data[n * FRAME_SAMPLES :]
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        frames = data[: n * FRAME_SAMPLES].reshape(n, FRAME_SAMPLES)
+        contexts = np.empty((n, self._CONTEXT), dtype=np.float32)
+        contexts[0] = self._context
+        contexts[1:] = frames[:-1, -self._CONTEXT :]
+        self._context = frames[-1, -self._CONTEXT :].copy()
+        batch = np.concatenate([contexts, frames], axis=1)
+        out, self._h, self._c = self._session.run(
+            None, {"input": batch, "h": self._h, "c": self._c}
+        )
+        return np.asarray(out, dtype=np.float32).reshape(-1)

@@ -1,0 +1,376 @@
+"""Live transcription: endpointing, partial re-decodes with stable commits, and finals.
+
+Audio chunks go in, `LiveTranscript` events come out. The VAD and segmenter find utterances;
+while one is in progress its growing audio is decoded every `partial_interval_ms` and the
+words two consecutive decodes agree on are committed (LocalAgreement-2). When the speaker
+pauses, the utterance is decoded at once, so when the endpoint is confirmed the final transcript
+is usually ready. At the end of the audio (end of file, audio-stop, disconnect) the open
+utterance is always finalised: nothing said is dropped.
+
+The model runs through an injected async `decode` function (a worker thread or the server's
+transcription service); this module owns the policy and two tasks: a feeder (audio, VAD,
+segmenter) and a decoder (one decode at a time, in order, dropping stale partials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from tccc.audio import SAMPLE_RATE
+from tccc.config import StreamSettings, VadSettings
+from tccc.events import AudioChunk, LiveTranscript, NormalisedText, TranscriptResult, Word
+from tccc.stt.agreement import LocalAgreement
+from tccc.stt.hallucination import HallucinationFilter
+from tccc.stt.segmenter import (
+    Segmenter,
+    SegmenterOptions,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechStarted,
+)
+from tccc.stt.transcriber import DecodeOptions
+from tccc.stt.vad import SileroStream
+
+_LOGGER = logging.getLogger(__name__)
+
+DecodeFn = Callable[[np.ndarray, DecodeOptions], Awaitable[TranscriptResult]]
+"""Transcribes int16 16 kHz audio off the event loop."""
+NormaliseFn = Callable[[str], NormalisedText]
+"""The vocabulary normaliser."""
+
+
+class VadStream(Protocol):
+    """What the live transcriber needs of a VAD: frame probabilities of fed audio."""
+
+    def feed(self, audio: np.ndarray) -> np.ndarray:
+        """Probabilities of the 512-sample frames completed by `audio` (float32)."""
+
+
+@dataclass
+class LiveStats:
+    """Counters of one live session."""
+
+    audio_s: float = 0.0
+    utterances: int = 0
+    partials: int = 0
+    finals: int = 0
+    decodes: int = 0
+    decode_s: float = 0.0
+    reused_finals: int = 0
+    """Finals taken from a decode that already covered all the speech (no extra decode)."""
+    stale_partials: int = 0
+    """Partial decodes skipped because newer audio of the same utterance was queued."""
+    gaps_s: float = 0.0
+    """Audio missing between chunks (dropped by a full capture buffer), filled with silence."""
+    discarded_blips: int = 0
+    suppressed: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Job:
+    kind: str  # "partial" or "final"
+    utterance_id: int
+    start: int
+    end: int
+    audio: np.ndarray
+    speech_end: int = 0
+
+
+@dataclass
+class _UtteranceState:
+    id: int
+    start: int
+    agreement: LocalAgreement = field(default_factory=LocalAgreement)
+    requested_end: int = 0  # end of the newest decode asked for
+    decoded_end: int = 0  # end of the newest decode finished
+    last_words: tuple[Word, ...] = ()
+    queued_partial: bool = False
+
+
+_DONE = object()
+
+
+class LiveTranscriber:
+    """Streaming transcription policy for one audio stream (one instance per session)."""
+
+    def __init__(
+        self,
+        decode: DecodeFn,
+        *,
+        stream: StreamSettings,
+        vad: VadSettings,
+        language: str | None = "en",
+        prompt: str | None = None,
+        normalise: NormaliseFn | None = None,
+        partials: bool = True,
+        vad_stream: Callable[[], VadStream] = SileroStream,
+    ) -> None:
+        self._decode = decode
+        self.settings = stream
+        self._options = SegmenterOptions.from_settings(stream, vad)
+        self._language = language
+        self._prompt = prompt
+        self._normalise = normalise
+        self._partials = partials
+        self._vad_factory = vad_stream
+        self._filter = HallucinationFilter(
+            no_speech_threshold=stream.no_speech_threshold,
+            log_prob_threshold=stream.log_prob_threshold,
+            compression_ratio_threshold=stream.compression_ratio_threshold,
+            prompt=prompt,
+        )
+        self.stats = LiveStats()
+        self.stats.suppressed = self._filter.counts
+        self._interval = stream.partial_interval_ms * SAMPLE_RATE // 1000
+        self._jobs: deque[_Job | None] = deque()
+        self._job_ready = asyncio.Event()
+        self._out: asyncio.Queue[object] = asyncio.Queue()
+        self._states: dict[int, _UtteranceState] = {}
+        self._source_error: BaseException | None = None
+
+    async def run(self, chunks: AsyncIterable[AudioChunk]) -> AsyncIterator[LiveTranscript]:
+        """Transcribe a stream of chunks; yields partial and final events in order."""
+        feeder = asyncio.create_task(self._feed(chunks), name="live:feed")
+        worker = asyncio.create_task(self._work(), name="live:decode")
+        try:
+            while True:
+                item = await self._out.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, LiveTranscript)
+                yield item
+            await feeder
+            if self._source_error is not None:
+                raise self._source_error
+        finally:
+            for task in (feeder, worker):
+                if not task.done():
+                    task.cancel()
+            for task in (feeder, worker):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # -- feeder: audio, VAD, segmenter -------------------------------------------------------
+
+    async def _feed(self, chunks: AsyncIterable[AudioChunk]) -> None:
+        vad = self._vad_factory()
+        segmenter = Segmenter(self._options)
+        buf = np.zeros(0, dtype=np.int16)
+        buf_start = 0  # session sample index of buf[0]
+        expected = 0
+        try:
+            async for chunk in chunks:
+                samples = chunk.samples
+                if chunk.start > expected:
+                    # Audio was lost upstream (a full capture buffer): keep session time true.
+                    gap = chunk.start - expected
+                    self.stats.gaps_s += gap / SAMPLE_RATE
+                    samples = np.concatenate([np.zeros(gap, dtype=np.int16), samples])
+                expected = chunk.start + chunk.samples.size
+                self.stats.audio_s += samples.size / SAMPLE_RATE
+                buf = np.concatenate([buf, samples])
+                floats = samples.astype(np.float32) / 32768.0
+                probs = await asyncio.to_thread(vad.feed, floats)
+                for prob in probs:
+                    for event in segmenter.process(float(prob)):
+                        self._on_event(event, buf, buf_start, segmenter.position)
+                self._maybe_partial(buf, buf_start, segmenter)
+                keep = min(segmenter.keep_from, buf_start + buf.size)
+                if keep > buf_start:
+                    buf = buf[keep - buf_start :]
+                    buf_start = keep
+        except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            # A client that disconnects mid-stream: what was heard is still finalised below.
+            _LOGGER.info("audio source ended early: %s", type(exc).__name__)
+        except Exception as exc:
+            self._source_error = exc
+        finally:
+            # The tail: audio not yet scored by the VAD is short (< one frame) and is part of
+            # the open utterance, which finish() closes at the very end of the audio.
+            end = buf_start + buf.size
+            segmenter.position = max(segmenter.position, end)
+            for event in segmenter.finish():
+                self._on_event(event, buf, buf_start, end)
+            self.stats.discarded_blips = segmenter.discarded
+            self._push(None)
+
+    def _on_event(
+        self,
+        event: SpeechStarted | SpeechPaused | SpeechEnded,
+        buf: np.ndarray,
+        buf_start: int,
+        position: int,
+    ) -> None:
+        if isinstance(event, SpeechStarted):
+            utt = event.utterance
+            self._states[utt.id] = _UtteranceState(utt.id, utt.start, requested_end=utt.start)
+            self.stats.utterances += 1
+        elif isinstance(event, SpeechPaused):
+            state = self._states.get(event.utterance_id)
+            if self._partials and state and state.requested_end < event.speech_end:
+                # Decode now: if the pause becomes an endpoint this is already the final.
+                self._request_partial(state, buf, buf_start, position)
+        else:
+            utt = event.utterance
+            audio = buf[utt.start - buf_start : utt.end - buf_start].copy()
+            # Partials still queued for this utterance are superseded by the final.
+            self._jobs = deque(j for j in self._jobs if j is None or j.utterance_id != utt.id)
+            state = self._states.get(utt.id)
+            if state is not None:
+                state.queued_partial = False
+            self._push(_Job("final", utt.id, utt.start, utt.end, audio, event.speech_end))
+
+    def _maybe_partial(self, buf: np.ndarray, buf_start: int, segmenter: Segmenter) -> None:
+        if not self._partials or not segmenter.in_speech:
+            return
+        state = self._states.get(max(self._states)) if self._states else None
+        if state is None or state.queued_partial:
+            return
+        if segmenter.position - state.requested_end >= self._interval:
+            self._request_partial(state, buf, buf_start, segmenter.position)
+
+    def _request_partial(
+        self, state: _UtteranceState, buf: np.ndarray, buf_start: int, end: int
+    ) -> None:
+        end = min(end, buf_start + buf.size)
+        audio = buf[state.start - buf_start : end - buf_start].copy()
+        state.requested_end = end
+        state.queued_partial = True
+        self._push(_Job("partial", state.id, state.start, end, audio))
+
+    def _push(self, job: _Job | None) -> None:
+        self._jobs.append(job)
+        self._job_ready.set()
+
+    # -- decoder: one decode at a time, in order ---------------------------------------------
+
+    async def _work(self) -> None:
+        try:
+            while True:
+                while not self._jobs:
+                    self._job_ready.clear()
+                    await self._job_ready.wait()
+                job = self._jobs.popleft()
+                if job is None:
+                    break
+                if job.kind == "partial":
+                    await self._partial(job)
+                else:
+                    await self._final(job)
+            self._out.put_nowait(_DONE)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _LOGGER.exception("live transcription failed")
+            self._out.put_nowait(exc)
+
+    async def _transcribe(self, job: _Job) -> tuple[Word, ...]:
+        options = DecodeOptions(
+            language=self._language,
+            initial_prompt=self._prompt,
+            word_timestamps=True,
+            vad=False,
+        )
+        result = await self._decode(job.audio, options)
+        self.stats.decodes += 1
+        self.stats.decode_s += result.processing_s
+        offset = job.start / SAMPLE_RATE
+        words: list[Word] = []
+        for segment in self._filter.filter(result.segments):
+            seg_words = segment.words or _words_of(segment.text, segment.start, segment.end)
+            words.extend(
+                replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
+                for w in seg_words
+            )
+        return tuple(words)
+
+    async def _partial(self, job: _Job) -> None:
+        state = self._states.get(job.utterance_id)
+        if state is None:
+            return
+        state.queued_partial = False
+        if any(j is not None and j.utterance_id == job.utterance_id for j in self._jobs):
+            self.stats.stale_partials += 1
+            return
+        started = time.perf_counter()
+        words = await self._transcribe(job)
+        state.decoded_end, state.last_words = job.end, words
+        state.agreement.update(words)
+        self.stats.partials += 1
+        self._out.put_nowait(
+            LiveTranscript(
+                kind="partial",
+                utterance_id=job.utterance_id,
+                start=job.start / SAMPLE_RATE,
+                end=job.end / SAMPLE_RATE,
+                committed=join_words(state.agreement.committed),
+                tentative=join_words(state.agreement.tentative),
+                words=tuple(state.agreement.committed),
+                decode_s=time.perf_counter() - started,
+                emitted_at=time.monotonic(),
+            )
+        )
+
+    async def _final(self, job: _Job) -> None:
+        state = self._states.pop(job.utterance_id, None) or _UtteranceState(
+            job.utterance_id, job.start
+        )
+        started = time.perf_counter()
+        if state.decoded_end >= job.speech_end > job.start:
+            # The last decode already heard every speech frame: reuse it.
+            words = state.last_words
+            self.stats.reused_finals += 1
+        else:
+            words = await self._transcribe(job)
+        state.agreement.finish(words)
+        committed = state.agreement.committed
+        text = join_words(committed)
+        self.stats.finals += 1
+        self._out.put_nowait(
+            LiveTranscript(
+                kind="final",
+                utterance_id=job.utterance_id,
+                start=job.start / SAMPLE_RATE,
+                end=job.end / SAMPLE_RATE,
+                committed=text,
+                words=tuple(committed),
+                normalised=self._normalise(text) if self._normalise and text else None,
+                decode_s=time.perf_counter() - started,
+                emitted_at=time.monotonic(),
+            )
+        )
+
+
+def join_words(words: list[Word] | tuple[Word, ...]) -> str:
+    """Text of words as Whisper wrote them: no space before a hyphenated or clitic piece."""
+    out: list[str] = []
+    for w in words:
+        if not w.text:
+            continue
+        if out and w.text[0] in "-'.,?!%":
+            out[-1] += w.text
+        else:
+            out.append(w.text)
+    return " ".join(out)
+
+
+def _words_of(text: str, start: float, end: float) -> tuple[Word, ...]:
+    """Words of a segment decoded without word times, spread evenly over the segment."""
+    parts = text.split()
+    if not parts:
+        return ()
+    step = (end - start) / len(parts)
+    return tuple(
+        Word(start + i * step, start + (i + 1) * step, p, 0.0) for i, p in enumerate(parts)
+    )
