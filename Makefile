@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages: curl for the seed's test command; espeak-ng and sox to synthesise speech.
-APT_PACKAGES := curl espeak-ng sox
+# Debian packages: curl for the seed's test command; espeak-ng and sox to synthesise speech;
+# libportaudio2 for microphone capture (sounddevice).
+APT_PACKAGES := curl espeak-ng sox libportaudio2
 
 .PHONY: install apt demo test lint typecheck unit e2e bench clean
 
