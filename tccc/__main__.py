@@ -1,4 +1,4 @@
-"""Command line: `tccc serve | transcribe | bench | models | demo`."""
+"""Command line: `tccc serve | transcribe | listen | devices | bench | models | demo`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ _FLAG_KEYS = {
     "insecure": "server.insecure",
     "max_upload_mb": "server.max_upload_mb",
     "queue_size": "server.queue_size",
+    "session_db": "server.session_db",
+    "end_silence_ms": "stream.end_silence_ms",
+    "partial_interval_ms": "stream.partial_interval_ms",
+    "pre_roll_ms": "stream.pre_roll_ms",
+    "post_roll_ms": "stream.post_roll_ms",
+    "vocabulary": "stream.vocabulary",
+    "vocabulary_path": "stream.vocabulary_path",
+    "suppress_hallucinations": "stream.suppress_hallucinations",
 }
 
 
@@ -77,6 +85,18 @@ def _engine_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--speech-pad-ms", type=int)
     g.add_argument("--min-silence-ms", type=int)
     g.add_argument("--max-speech-s", type=float)
+    g.add_argument("--end-silence-ms", type=int, help="live: silence that ends an utterance")
+    g.add_argument("--partial-interval-ms", type=int, help="live: audio between partial decodes")
+    g.add_argument("--pre-roll-ms", type=int)
+    g.add_argument("--post-roll-ms", type=int)
+    g.add_argument(
+        "--vocabulary",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="medical vocabulary biasing and normaliser (default on)",
+    )
+    g.add_argument("--vocabulary-path", help="vocabulary file (TOML, or the domain pack's TSV)")
+    g.add_argument("--suppress-hallucinations", action=argparse.BooleanOptionalAction, default=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-upload-mb", type=float)
     serve.add_argument("--queue-size", type=int)
+    serve.add_argument("--session-db", help="SQLite file for live transcripts (default: memory)")
     serve.add_argument(
         "--print-config",
         action="store_true",
@@ -119,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("transcribe", help="transcribe audio files")
     _engine_flags(tr)
     tr.add_argument("files", nargs="+", type=Path)
+    tr.add_argument(
+        "--live",
+        action="store_true",
+        help="stream the file through live transcription (partials in place, final lines)",
+    )
+    tr.add_argument("--realtime", action="store_true", help="with --live: pace like a microphone")
+    tr.add_argument("--raw", action="store_true", help="with --live: print raw, not normalised")
+    tr.add_argument("--events", action="store_true", help="with --live: JSON events, one a line")
     tr.add_argument("--format", default="text", choices=["text", "json", "srt", "vtt", "tsv"])
     tr.add_argument("--word-timestamps", action="store_true")
     tr.add_argument(
@@ -127,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="progress bar (default: on a terminal, for audio over 30 s)",
     )
+
+    listen = sub.add_parser("listen", help="live transcription from the microphone")
+    _engine_flags(listen)
+    listen.add_argument("--input", help="input device index or name (see `tccc devices`)")
+    listen.add_argument("--raw", action="store_true", help="print raw, not normalised text")
+    listen.add_argument("--events", action="store_true", help="JSON events, one a line")
+
+    sub.add_parser("devices", help="list audio input devices")
 
     demo = sub.add_parser("demo", help="run the main job on the bundled sample narration")
     _engine_flags(demo)
@@ -152,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     stt.add_argument("--server-pid", type=int, help="pid of that server, for its peak memory")
     stt.add_argument("--label", help="name of the engine in the report")
     stt.add_argument("--json", type=Path, help="also write the report as JSON here")
+    from tccc.bench.stream import configure_parser
+
+    stream = bsub.add_parser(
+        "stream",
+        parents=[common],
+        help="live transcription over Wyoming at real-time pace: latency, cost, WER, terms",
+    )
+    configure_parser(stream)
 
     models = sub.add_parser("models", help="list, locate or download speech models")
     msub = models.add_subparsers(dest="models_command", required=True)
@@ -248,8 +293,44 @@ def _transcribe_files(args: argparse.Namespace, files: Sequence[Path], fmt: str)
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    """Transcribe files to stdout."""
+    """Transcribe files to stdout (or one file live, with --live)."""
+    if args.live:
+        from tccc.audio.sources import FileSource
+        from tccc.live_cli import live_main
+
+        if len(args.files) != 1:
+            print("tccc: --live takes exactly one file", file=sys.stderr)
+            return 2
+        settings = _resolve(args).settings
+        source = FileSource(
+            args.files[0],
+            realtime=args.realtime,
+            max_seconds=settings.server.max_audio_s,
+            capacity_s=settings.stream.ring_buffer_s,
+        )
+        return live_main(settings, source, raw=args.raw, as_json=args.events)
     return _transcribe_files(args, args.files, args.format)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    """Transcribe the microphone live until Ctrl-C."""
+    from tccc.audio.mic import MicSource
+    from tccc.live_cli import live_main
+
+    settings = _resolve(args).settings
+    device: int | str | None = args.input
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    source = MicSource(device, capacity_s=settings.stream.ring_buffer_s)
+    print("tccc: listening; Ctrl-C to stop", file=sys.stderr)
+    return live_main(settings, source, raw=args.raw, as_json=args.events)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """List audio input devices."""
+    from tccc.live_cli import cmd_devices as list_input_devices
+
+    return list_input_devices()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -262,6 +343,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its table (and JSON if asked)."""
+    if args.bench_command == "stream":
+        from tccc.bench.stream import run_from_args
+
+        return run_from_args(args)
     from tccc.bench.stt import bench_local, bench_wyoming, format_table, load_clips, to_json
 
     if not args.data.is_dir():
@@ -332,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "serve": cmd_serve,
         "transcribe": cmd_transcribe,
+        "listen": cmd_listen,
+        "devices": cmd_devices,
         "demo": cmd_demo,
         "bench": cmd_bench,
         "models": cmd_models,

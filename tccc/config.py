@@ -116,6 +116,8 @@ class ServerSettings:
     """Requests that may wait for a worker before new ones are refused (503 / error event)."""
     max_event_kb: int = 1024
     """Largest Wyoming event header, data or payload."""
+    session_db: str | None = None
+    """SQLite file for the transcripts of live sessions; None keeps them in memory only."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

@@ -14,6 +14,7 @@ from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
 from tccc.server.sniff import WYOMING_STATE_KEY, SniffingProtocol
 from tccc.server.wyoming_handler import WyomingContext
+from tccc.store.transcripts import TranscriptLog
 from tccc.stt.whisper_backend import FasterWhisperTranscriber
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,8 +40,10 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         num_workers=settings.stt.num_workers,
         queue_size=settings.server.queue_size,
         metrics=metrics,
+        stream=settings.stream,
     )
-    wyoming = WyomingContext(service=service, settings=settings)
+    log = TranscriptLog(settings.server.session_db or ":memory:")
+    wyoming = WyomingContext(service=service, settings=settings, log=log)
     holder: dict[str, Any] = {}
 
     def stop_server() -> None:
@@ -55,6 +58,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         service,
         settings,
         extra_state={WYOMING_STATE_KEY: wyoming},
+        log=log,
         on_fatal=stop_server,
         on_shutdown=[stop_wyoming],
     )
@@ -63,7 +67,8 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         host=settings.server.host,
         port=settings.server.port,
         http=SniffingProtocol,
-        ws="none",
+        ws="websockets",
+        ws_max_size=settings.server.max_event_kb * 1024,
         lifespan="on",
         log_level=log_level,
         # The access log would put request paths and client addresses in the log at INFO;

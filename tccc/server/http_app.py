@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette import formparsers
 
@@ -28,8 +28,11 @@ from tccc.errors import (
     TcccError,
 )
 from tccc.server.languages import language_name
+from tccc.server.live_routes import register_live_routes, sse_events
+from tccc.server.live_session import LiveSession
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
+from tccc.store.transcripts import TranscriptLog
 from tccc.stt.formats import render, result_dict, segment_dict
 from tccc.stt.transcriber import DecodeOptions
 
@@ -125,6 +128,7 @@ def create_app(
     extra_state: dict[str, Any] | None = None,
     on_fatal: Callable[[], None] | None = None,
     on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
+    log: TranscriptLog | None = None,
 ) -> FastAPI:
     """Build the FastAPI app around a TranscriptionService."""
     metrics = service.metrics
@@ -132,6 +136,7 @@ def create_app(
     # Keep uploads in memory up to the limit: audio must not be spooled to temporary files.
     formparsers.MultiPartParser.spool_max_size = max_bytes + 1
     tasks = TaskOwner("http")
+    log = log or TranscriptLog()
     load_error: list[str] = []
 
     async def load_model() -> None:
@@ -317,12 +322,28 @@ def create_app(
         timestamp_granularities: Annotated[
             list[Literal["word", "segment"]] | None, Form(alias="timestamp_granularities[]")
         ] = None,
+        stream: Annotated[bool, Form()] = False,
     ) -> Response:
-        """OpenAI-compatible transcription; `model` is accepted and the loaded model answers."""
+        """OpenAI-compatible transcription; `model` is accepted and the loaded model answers.
+
+        With `stream=true` the answer is server-sent events: a `transcript.text.delta` per
+        utterance as soon as it is transcribed, then `transcript.text.done`.
+        """
         del model  # one model is served; any id (whisper-1, tiny.en, ...) maps to it
         granularities = set(timestamp_granularities or ["segment"])
         want_words = response_format == "verbose_json" and "word" in granularities
         samples = await read_upload(file)
+        if stream:
+            if not service.ready:
+                raise NotReadyError("the speech model is still loading; retry shortly")
+            session = LiveSession(
+                service, settings, log, source_name="http-sse", language=language, partials=False
+            )
+            return StreamingResponse(
+                sse_events(session, samples, tasks),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
         options = DecodeOptions(
             language=language or None,
             initial_prompt=prompt,
@@ -351,4 +372,5 @@ def create_app(
         fmt = "text" if response_format == "text" else response_format
         return PlainTextResponse(render(result, fmt))
 
+    register_live_routes(app, service, settings, log, tasks)
     return app

@@ -57,6 +57,26 @@ class ServerMetrics:
         self.wyoming_connections = Gauge(
             "tccc_wyoming_connections", "Open Wyoming connections", registry=r
         )
+        self.live_sessions = Gauge(
+            "tccc_live_sessions", "Live audio streams being transcribed", registry=r
+        )
+        self.live_partials = Counter(
+            "tccc_live_partials", "Partial transcripts sent to live clients", registry=r
+        )
+        self.live_finals = Counter(
+            "tccc_live_finals", "Final transcripts of live utterances", registry=r
+        )
+        self.suppressed = Counter(
+            "tccc_suppressed_segments",
+            "Decoded segments suppressed as hallucinations, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.audio_dropped_seconds = Counter(
+            "tccc_audio_dropped_seconds",
+            "Live audio dropped because the capture buffer overflowed",
+            registry=r,
+        )
         process = psutil.Process()
         memory = Gauge("tccc_process_resident_memory_bytes", "Resident memory", registry=r)
         memory.set_function(lambda: float(process.memory_info().rss))

@@ -8,8 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-from wyoming.asr import Transcribe, Transcript
+from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
@@ -18,12 +17,14 @@ from wyoming.ping import Pong
 
 from tccc import __version__
 from tccc.audio import SAMPLE_RATE
-from tccc.audio.convert import PcmConverter
+from tccc.audio.convert import PcmConverter, check_pcm_format
 from tccc.config import Settings
 from tccc.errors import AudioTooLargeError, ProtocolError, TcccError
+from tccc.events import LiveTranscript
+from tccc.server.live_session import LiveSession
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
-from tccc.stt.transcriber import DecodeOptions
+from tccc.store.transcripts import TranscriptLog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class WyomingContext:
 
     service: TranscriptionService
     settings: Settings
+    log: TranscriptLog = field(default_factory=TranscriptLog)
+    """Where final transcripts of streamed audio are kept."""
     tasks: TaskOwner = field(default_factory=lambda: TaskOwner("wyoming"))
 
     def info(self) -> Info:
@@ -97,7 +100,7 @@ class WyomingContext:
             installed=True,
             version=__version__,
             models=[model],
-            supports_transcript_streaming=False,
+            supports_transcript_streaming=True,
         )
         return Info(asr=[program])
 
@@ -123,7 +126,7 @@ class WyomingHandler:
         self.reader, self.writer, self.ctx = reader, writer, ctx
         self.language: str | None = None
         self._converter: PcmConverter | None = None
-        self._audio: list[np.ndarray] = []
+        self._session: LiveSession | None = None
         self._raw_bytes = 0
         self._started = time.perf_counter()
         server = ctx.settings.server
@@ -142,7 +145,7 @@ class WyomingHandler:
             while True:
                 event = await read_event(self.reader, max_bytes=self._max_event)
                 if event is None:
-                    if self._converter is not None:
+                    if self._session is not None:
                         _LOGGER.debug("client disconnected mid-stream")
                     break
                 await self.handle(event)
@@ -154,6 +157,10 @@ class WyomingHandler:
         except (ConnectionError, asyncio.IncompleteReadError):
             _LOGGER.debug("wyoming client connection lost")
         finally:
+            if self._session is not None:
+                # The client left mid-stream (or broke the protocol): what it said is still
+                # finalised and kept in the transcript log.
+                self._session.abandon()
             metrics.wyoming_connections.dec()
             self.writer.close()
 
@@ -169,9 +176,9 @@ class WyomingHandler:
                 self.language = language if isinstance(language, str) and language else None
             elif AudioStart.is_type(event.type):
                 start = AudioStart.from_event(event)
-                self._start(start.rate, start.width, start.channels)
+                await self._start(start.rate, start.width, start.channels)
             elif AudioChunk.is_type(event.type):
-                self._chunk(AudioChunk.from_event(event))
+                await self._chunk(AudioChunk.from_event(event))
             elif event.type == "audio-stop":
                 await self._stop()
             else:
@@ -179,18 +186,47 @@ class WyomingHandler:
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProtocolError(f"malformed {event.type} event") from exc
 
-    def _start(self, rate: int, width: int, channels: int) -> None:
+    async def _start(self, rate: int, width: int, channels: int) -> None:
+        check_pcm_format(rate, width, channels)
+        if self._session is not None:
+            # A new audio-start without audio-stop: the old stream ends here, nothing dropped.
+            await self._stop()
         self._converter = PcmConverter(rate, width, channels)
-        self._audio, self._raw_bytes, self._samples = [], 0, 0
+        self._raw_bytes, self._samples = 0, 0
         self._started = time.perf_counter()
+        self._session = LiveSession(
+            self.ctx.service,
+            self.ctx.settings,
+            self.ctx.log,
+            source_name="wyoming",
+            language=self.language,
+        )
+        self._sent = ""
+        await self.write(TranscriptStart(language=self.language).event())
+        self._session.start(self._send_live, self.ctx.tasks)
 
-    def _chunk(self, chunk: AudioChunk) -> None:
-        if self._converter is None:
+    async def _send_live(self, event: LiveTranscript) -> None:
+        """Stream newly committed text as transcript-chunk events (append-only deltas)."""
+        committed = " ".join(
+            t for t in (*(f.committed for f in self._finals_before(event)), event.committed) if t
+        )
+        if committed.startswith(self._sent) and len(committed) > len(self._sent):
+            delta = committed[len(self._sent) :]
+            self._sent = committed
+            await self.write(TranscriptChunk(text=delta).event())
+
+    def _finals_before(self, event: LiveTranscript) -> list[LiveTranscript]:
+        assert self._session is not None
+        return [f for f in self._session.finals if f.utterance_id < event.utterance_id]
+
+    async def _chunk(self, chunk: AudioChunk) -> None:
+        if self._converter is None or self._session is None:
             raise ProtocolError("audio-chunk before audio-start")
         conv = self._converter
         if (chunk.rate, chunk.width, chunk.channels) != (conv.rate, conv.width, conv.channels):
             # A client may change format mid-stream; finish the old converter's tail first.
-            self._audio.append(conv.flush())
+            check_pcm_format(chunk.rate, chunk.width, chunk.channels)
+            await self._session.push(conv.flush())
             self._converter = conv = PcmConverter(chunk.rate, chunk.width, chunk.channels)
         self._raw_bytes += len(chunk.audio or b"")
         if self._raw_bytes > self._max_stream:
@@ -199,17 +235,23 @@ class WyomingHandler:
         self._samples += converted.size
         if self._samples > self._max_samples:
             raise AudioTooLargeError("the audio stream is longer than the configured limit")
-        self._audio.append(converted)
+        await self._session.push(converted)
 
     async def _stop(self) -> None:
-        if self._converter is None:
+        if self._converter is None or self._session is None:
             raise ProtocolError("audio-stop before audio-start")
-        self._audio.append(self._converter.flush())
-        audio = np.concatenate(self._audio) if self._audio else np.zeros(0, dtype=np.int16)
-        self._converter, self._audio = None, []
+        session = self._session
+        await session.push(self._converter.flush())
+        self._converter = None
+        await session.finish()
+        self._session = None
+        text = session.text
+        if text.startswith(self._sent) and len(text) > len(self._sent):
+            await self.write(TranscriptChunk(text=text[len(self._sent) :]).event())
+        language = self.language or self.ctx.settings.stt.language or "en"
+        await self.write(Transcript(text=text, language=language).event())
+        await self.write(TranscriptStop().event())
         service = self.ctx.service
-        result = await service.transcribe(audio, DecodeOptions(language=self.language))
-        await self.write(Transcript(text=result.text, language=result.language).event())
         service.metrics.requests.labels("wyoming", "transcribe", "ok").inc()
         service.metrics.request_latency.labels("wyoming", "transcribe").observe(
             time.perf_counter() - self._started

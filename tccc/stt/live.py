@@ -276,9 +276,11 @@ class LiveTranscriber:
             self._out.put_nowait(exc)
 
     async def _transcribe(self, job: _Job) -> tuple[Word, ...]:
+        # The prompt goes in as hotwords: faster-whisper puts those before every window, and
+        # "" (not None) tells the service not to add its own.
         options = DecodeOptions(
             language=self._language,
-            initial_prompt=self._prompt,
+            hotwords=self._prompt or "",
             word_timestamps=True,
             vad=False,
         )

@@ -77,3 +77,8 @@ class Transcriber(ABC):
         progress: ProgressCallback | None = None,
     ) -> TranscriptResult:
         """Transcribe int16 16 kHz mono samples. Returns times relative to the audio start."""
+
+    def count_tokens(self, text: str) -> int:
+        """Decoder tokens in `text` (an upper estimate unless the backend has a tokenizer)."""
+        # About four characters per token for English BPE; rounding up errs on the short side.
+        return -(-len(text) // 3)

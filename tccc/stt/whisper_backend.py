@@ -107,6 +107,11 @@ class FasterWhisperTranscriber(Transcriber):
             if self._key is not None:
                 self._cache.unload(self._key)
 
+    def count_tokens(self, text: str) -> int:
+        """Whisper tokens in `text`, as the decoder will see it in its prompt."""
+        tokenizer = self._model().hf_tokenizer
+        return len(tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
     def _model(self) -> Any:
         with self._lock:
             if self._resolved is None:

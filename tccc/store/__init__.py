@@ -1,0 +1,1 @@
+"""Durable storage: SQLite logs of live sessions (and, later, casualty events)."""
