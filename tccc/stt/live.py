@@ -289,7 +289,10 @@ class LiveTranscriber:
         self.stats.decode_s += result.processing_s
         offset = job.start / SAMPLE_RATE
         words: list[Word] = []
-        for segment in self._filter.filter(result.segments):
+        segments = result.segments
+        if self.settings.suppress_hallucinations:
+            segments = self._filter.filter(segments)
+        for segment in segments:
             seg_words = segment.words or _words_of(segment.text, segment.start, segment.end)
             words.extend(
                 replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3))

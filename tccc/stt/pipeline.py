@@ -11,8 +11,8 @@ from tccc.stt.transcriber import Transcriber
 
 _LOGGER = logging.getLogger(__name__)
 
-PROMPT_MAX_TOKENS = 224
-"""Whisper keeps at most half its 448-token context for the prompt."""
+PROMPT_MAX_TOKENS = 223
+"""faster-whisper keeps 223 hotword tokens (half its 448-token context, minus one)."""
 
 
 @dataclass(frozen=True)
