@@ -52,6 +52,7 @@ _FLAG_KEYS = {
     "post_roll_ms": "stream.post_roll_ms",
     "vocabulary": "stream.vocabulary",
     "vocabulary_path": "stream.vocabulary_path",
+    "bias": "stream.bias",
     "suppress_hallucinations": "stream.suppress_hallucinations",
 }
 
@@ -93,7 +94,13 @@ def _engine_flags(p: argparse.ArgumentParser) -> None:
         "--vocabulary",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="medical vocabulary biasing and normaliser (default on)",
+        help="medical vocabulary normaliser (default on)",
+    )
+    g.add_argument(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also prompt the decoder with the vocabulary (default off)",
     )
     g.add_argument("--vocabulary-path", help="vocabulary file (TOML, or the domain pack's TSV)")
     g.add_argument("--suppress-hallucinations", action=argparse.BooleanOptionalAction, default=None)

@@ -153,7 +153,11 @@ class StreamSettings:
     ring_buffer_s: float = 30.0
     """Capture buffer between the audio source and the pipeline; overflow drops the oldest."""
     vocabulary: bool = True
-    """Bias the decoder with the medical vocabulary and normalise final transcripts."""
+    """Normalise final transcripts with the medical vocabulary (numbers, units, terms)."""
+    bias: bool = False
+    """Also give the decoder the vocabulary as a prompt (hotwords). Off by default: with
+    tiny.en the prompt makes decodes 2-5x slower and sometimes loops or drops words (see the
+    issue 3 note); a decode that loops is redone without it."""
     vocabulary_path: str | None = None
     """A vocabulary file (TOML, or the TSV format of the domain pack); None uses the bundled one."""
     suppress_hallucinations: bool = True

@@ -245,6 +245,7 @@ def test_websocket_requires_the_token(locked_server: Server) -> None:
     assert run(attempt("")) is False
     assert run(attempt("?token=wrong")) is False
     assert run(attempt(f"?token={locked_server.token}")) is True
+    assert str(locked_server.token) not in locked_server.log_text(), "the token reached the log"
 
 
 def test_openai_stream_true_sends_server_sent_events(server: Server, speech: SpeechData) -> None:

@@ -166,7 +166,7 @@ def test_describe(server: Server) -> None:
     assert len(info.asr) == 1, info
     program = info.asr[0]
     assert program.name == "tccc" and program.installed
-    assert program.supports_transcript_streaming is False
+    assert program.supports_transcript_streaming is True
     assert [m.name for m in program.models] == ["tiny.en"]
     assert "en" in program.models[0].languages
 

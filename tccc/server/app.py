@@ -30,6 +30,19 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+class _NoWebSocketAccessLog(logging.Filter):
+    """Drops uvicorn's per-connection WebSocket lines: they carry the query (and its token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for WebSocket access and open/close lines."""
+        msg = str(record.msg)
+        return not (
+            msg.startswith('%s - "WebSocket')
+            or msg.startswith("connection ")
+            or msg.startswith("Expected ASGI message")
+        )
+
+
 def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Server:
     """Build the uvicorn server with the transcriber, HTTP app and Wyoming handler."""
     check_exposure(settings)
@@ -67,7 +80,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         host=settings.server.host,
         port=settings.server.port,
         http=SniffingProtocol,
-        ws="websockets",
+        ws="websockets-sansio",
         ws_max_size=settings.server.max_event_kb * 1024,
         lifespan="on",
         log_level=log_level,
@@ -76,6 +89,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         access_log=False,
         server_header=False,
     )
+    logging.getLogger("uvicorn.error").addFilter(_NoWebSocketAccessLog())
     server = uvicorn.Server(config)
     holder["server"] = server
     return server

@@ -123,6 +123,7 @@ class LiveSession:
             if self.source.dropped_samples:
                 metrics.audio_dropped_seconds.inc(self.source.dropped_samples / 16000)
             summary = asdict(stats)
+            summary["suppressed"] = dict(stats.suppressed)  # asdict mangles a Counter
             summary["dropped_samples"] = self.source.dropped_samples
             summary["overflows"] = self.source.overflows
             await asyncio.to_thread(self.log.end_session, self.session_id, summary)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -67,14 +66,10 @@ class TranscriptionService:
         """Transcribe in a worker thread.
 
         Raises ServerBusyError when the queue is full, unless `wait` (live sessions, which are
-        admitted once and then must never lose an utterance). Options without hotwords get the
-        vocabulary prompt.
+        admitted once and then must never lose an utterance).
         """
         if not self.ready:
             raise NotReadyError("the speech model is still loading; retry shortly")
-        options = options or DecodeOptions()
-        if options.hotwords is None and self.vocabulary.prompt:
-            options = dataclasses.replace(options, hotwords=self.vocabulary.prompt)
         if self._pending >= self.capacity and not wait:
             self.metrics.rejected.inc()
             raise ServerBusyError("the transcription queue is full; retry shortly")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import Counter, deque
@@ -72,6 +73,8 @@ class LiveStats:
     gaps_s: float = 0.0
     """Audio missing between chunks (dropped by a full capture buffer), filled with silence."""
     discarded_blips: int = 0
+    prompt_fallbacks: int = 0
+    """Decodes redone without the vocabulary prompt because it made the decoder loop."""
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
@@ -97,6 +100,7 @@ class _UtteranceState:
 
 
 _DONE = object()
+_PROMPT_FAILURES = frozenset({"repetition", "compression", "prompt_echo"})
 
 
 class LiveTranscriber:
@@ -278,15 +282,29 @@ class LiveTranscriber:
     async def _transcribe(self, job: _Job) -> tuple[Word, ...]:
         # The prompt goes in as hotwords: faster-whisper puts those before every window, and
         # "" (not None) tells the service not to add its own.
+        # Greedy at temperature 0 only, and at most ~12 tokens per second of audio (fast speech
+        # is about 4 words a second): a decode that loops costs one bounded pass instead of
+        # the whole temperature-fallback schedule; the hallucination filter drops the result.
         options = DecodeOptions(
             language=self._language,
             hotwords=self._prompt or "",
             word_timestamps=True,
             vad=False,
+            temperature=0.0,
+            max_new_tokens=min(220, 16 + 12 * job.audio.size // SAMPLE_RATE),
         )
         result = await self._decode(job.audio, options)
         self.stats.decodes += 1
         self.stats.decode_s += result.processing_s
+        if self._prompt and any(
+            self._filter.reason(s) in _PROMPT_FAILURES for s in result.segments
+        ):
+            # The prompt sent the decoder into a loop or an echo: never drop speech for it,
+            # decode the same audio again without the prompt.
+            self.stats.prompt_fallbacks += 1
+            result = await self._decode(job.audio, dataclasses.replace(options, hotwords=""))
+            self.stats.decodes += 1
+            self.stats.decode_s += result.processing_s
         offset = job.start / SAMPLE_RATE
         words: list[Word] = []
         segments = result.segments

@@ -35,7 +35,9 @@ def vocabulary_tools(stream: StreamSettings, transcriber: Transcriber) -> Vocabu
     from tccc.stt.vocabulary import load_vocabulary
 
     vocabulary = load_vocabulary(stream.vocabulary_path)
-    prompt = vocabulary.prompt(transcriber.count_tokens, PROMPT_MAX_TOKENS) or None
+    prompt = None
+    if stream.bias:
+        prompt = vocabulary.prompt(transcriber.count_tokens, PROMPT_MAX_TOKENS) or None
     _LOGGER.info(
         "vocabulary: %d terms, prompt of %d tokens",
         len(vocabulary.terms),

@@ -34,6 +34,8 @@ class DecodeOptions:
     """Apply voice activity detection for this request."""
     temperature: float | None = None
     """Sampling temperature; None uses the fallback schedule."""
+    max_new_tokens: int | None = None
+    """Most tokens to generate per window; bounds the cost of a decode that loops."""
 
     def __post_init__(self) -> None:
         if self.task not in ("transcribe", "translate"):

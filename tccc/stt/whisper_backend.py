@@ -202,6 +202,8 @@ class FasterWhisperTranscriber(Transcriber):
         }
         if opts.temperature is not None:
             kwargs["temperature"] = opts.temperature
+        if opts.max_new_tokens is not None:
+            kwargs["max_new_tokens"] = opts.max_new_tokens
         try:
             segments_iter, info = model.transcribe(samples, **kwargs)
             # The result is a lazy generator that decodes while iterated: materialise it here,
