@@ -341,11 +341,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Transcribe the bundled sample narration (until the analysis stage lands)."""
+    """Stream the bundled sample narration through live transcription and the normaliser."""
+    from tccc.audio.sources import FileSource
+    from tccc.live_cli import live_main
+
     print(
-        f"tccc demo: transcribing the bundled sample narration ({DEMO_AUDIO.name})", file=sys.stderr
+        f"tccc demo: live transcription of the bundled sample narration ({DEMO_AUDIO.name})",
+        file=sys.stderr,
     )
-    return _transcribe_files(args, [DEMO_AUDIO], "text")
+    settings = _resolve(args).settings
+    source = FileSource(DEMO_AUDIO, capacity_s=settings.stream.ring_buffer_s)
+    return live_main(settings, source, raw=False, as_json=False)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
