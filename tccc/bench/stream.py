@@ -59,7 +59,7 @@ from tccc.bench.narrations import (
     load_cases,
     synthesise_cases,
 )
-from tccc.bench.stt import edit_distance, load_clips, peak_rss_mb
+from tccc.bench.stt import edit_distance, load_clips, peak_rss_mb, table_lines
 from tccc.bench.stt import normalise as wer_words
 from tccc.errors import TcccError
 
@@ -743,12 +743,7 @@ def format_stream_table(reports: Sequence[StreamReport]) -> str:
             lambda r: "n/a" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}",
         ),
     ]
-    width = max(len(name) for name, _ in rows) + 2
-    cols = [max(len(fn(r)) for _, fn in rows) + 2 for r in reports]
-    lines = []
-    for name, fn in rows:
-        cells = "".join(fn(r).rjust(c) for r, c in zip(reports, cols, strict=True))
-        lines.append(name.ljust(width) + cells)
+    lines = table_lines(rows, reports)
     for data, ratio in cpu_ratios(reports).items():
         lines.append(f"server CPU, streaming / one-shot ({data}): {ratio:.2f}x")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from tccc.errors import TcccError
 from tccc.stt.whisper_backend import FasterWhisperTranscriber
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a")
+
+
+R = TypeVar("R")
+"""A report type shown by `table_lines`."""
 
 
 @dataclass(frozen=True)
@@ -264,13 +268,17 @@ def format_table(reports: Sequence[BenchReport]) -> str:
         ("model load (s)", lambda r: "n/a" if r.load_s is None else f"{r.load_s:.3f}"),
         ("peak RSS (MiB)", lambda r: "n/a" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}"),
     ]
+    return "\n".join(table_lines(rows, reports))
+
+
+def table_lines(rows: Sequence[tuple[str, Callable[[R], str]]], reports: Sequence[R]) -> list[str]:
+    """Lines of a side-by-side table: one row per (name, cell function), one column per report."""
     width = max(len(name) for name, _ in rows) + 2
     cols = [max(len(fn(r)) for _, fn in rows) + 2 for r in reports]
-    lines = []
-    for name, fn in rows:
-        cells = "".join(fn(r).rjust(c) for r, c in zip(reports, cols, strict=True))
-        lines.append(name.ljust(width) + cells)
-    return "\n".join(lines)
+    return [
+        name.ljust(width) + "".join(fn(r).rjust(c) for r, c in zip(reports, cols, strict=True))
+        for name, fn in rows
+    ]
 
 
 def to_json(reports: Sequence[BenchReport]) -> str:

@@ -60,6 +60,8 @@ class LiveSession:
         )
         self.session_id = log.new_session(source_name)
         self.finals: list[LiveTranscript] = []
+        self.text = ""
+        """All final text so far (kept as it grows, not re-joined on every event)."""
         self.client_gone = False
         self._task: asyncio.Task[None] | None = None
         service.live_sessions += 1
@@ -95,10 +97,11 @@ class LiveSession:
         self.client_gone = True
         self.source.close()
 
-    @property
-    def text(self) -> str:
-        """All final text so far."""
-        return " ".join(t.committed for t in self.finals if t.committed)
+    def text_with(self, event: LiveTranscript | None = None) -> str:
+        """Final text so far, followed by a partial's committed text if given."""
+        if event is None or event.kind == "final" or not event.committed:
+            return self.text
+        return f"{self.text} {event.committed}" if self.text else event.committed
 
     async def _consume(self, sink: Sink) -> None:
         metrics = self.service.metrics
@@ -106,6 +109,10 @@ class LiveSession:
             async for event in self.transcriber.run(self.source):
                 if event.kind == "final":
                     self.finals.append(event)
+                    if event.committed:
+                        self.text = (
+                            f"{self.text} {event.committed}" if self.text else event.committed
+                        )
                     await asyncio.to_thread(self.log.append, self.session_id, event)
                     metrics.live_finals.inc()
                 else:

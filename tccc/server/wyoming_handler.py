@@ -207,17 +207,14 @@ class WyomingHandler:
 
     async def _send_live(self, event: LiveTranscript) -> None:
         """Stream newly committed text as transcript-chunk events (append-only deltas)."""
-        committed = " ".join(
-            t for t in (*(f.committed for f in self._finals_before(event)), event.committed) if t
-        )
+        assert self._session is not None
+        await self._send_delta(self._session.text_with(event))
+
+    async def _send_delta(self, committed: str) -> None:
         if committed.startswith(self._sent) and len(committed) > len(self._sent):
             delta = committed[len(self._sent) :]
             self._sent = committed
             await self.write(TranscriptChunk(text=delta).event())
-
-    def _finals_before(self, event: LiveTranscript) -> list[LiveTranscript]:
-        assert self._session is not None
-        return [f for f in self._session.finals if f.utterance_id < event.utterance_id]
 
     async def _chunk(self, chunk: AudioChunk) -> None:
         if self._converter is None or self._session is None:
@@ -246,8 +243,7 @@ class WyomingHandler:
         await session.finish()
         self._session = None
         text = session.text
-        if text.startswith(self._sent) and len(text) > len(self._sent):
-            await self.write(TranscriptChunk(text=text[len(self._sent) :]).event())
+        await self._send_delta(text)
         language = self.language or self.ctx.settings.stt.language or "en"
         await self.write(Transcript(text=text, language=language).event())
         await self.write(TranscriptStop().event())
