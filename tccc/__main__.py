@@ -48,6 +48,9 @@ _FLAG_KEYS = {
     "session_db": "server.session_db",
     "end_silence_ms": "stream.end_silence_ms",
     "partial_interval_ms": "stream.partial_interval_ms",
+    "pause_ms": "stream.pause_ms",
+    "split_after_ms": "stream.split_after_ms",
+    "split_silence_ms": "stream.split_silence_ms",
     "pre_roll_ms": "stream.pre_roll_ms",
     "post_roll_ms": "stream.post_roll_ms",
     "vocabulary": "stream.vocabulary",
@@ -88,6 +91,9 @@ def _engine_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-speech-s", type=float)
     g.add_argument("--end-silence-ms", type=int, help="live: silence that ends an utterance")
     g.add_argument("--partial-interval-ms", type=int, help="live: audio between partial decodes")
+    g.add_argument("--pause-ms", type=int, help="live: silence that starts an early decode")
+    g.add_argument("--split-after-ms", type=int, help="live: utterance length after which...")
+    g.add_argument("--split-silence-ms", type=int, help="...this shorter silence ends it")
     g.add_argument("--pre-roll-ms", type=int)
     g.add_argument("--post-roll-ms", type=int)
     g.add_argument(

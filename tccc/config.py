@@ -144,12 +144,24 @@ class StreamSettings:
 
     end_silence_ms: int = 500
     """Silence after speech that ends an utterance (faster-whisper's default is 2000)."""
+    split_after_ms: int = 8000
+    """Once an utterance is this long, a shorter silence (`split_silence_ms`) ends it, so a
+    medic who talks on with only sentence-length pauses still gets finals every few seconds."""
+    split_silence_ms: int = 250
+    """Silence that ends an utterance longer than `split_after_ms` (a sentence break)."""
+    pause_ms: int = 96
+    """Silence after which the speech so far is decoded at once: if the pause becomes an
+    endpoint, that decode is the final, so the final is ready soon after the speech ends."""
     pre_roll_ms: int = 300
     """Audio kept before the detected start of speech, so the first word is not clipped."""
     post_roll_ms: int = 200
     """Audio kept after the last speech frame, so the last word is not clipped."""
-    partial_interval_ms: int = 1000
-    """Audio that must arrive between two partial decodes of the same utterance."""
+    partial_interval_ms: int = 1500
+    """Audio that must arrive between two partial decodes of the same utterance (at least;
+    a slow decoder stretches it, see `partial_max_load`)."""
+    partial_max_load: float = 0.5
+    """Largest share of real time partial decodes may take: the interval grows to
+    decode time / this on a slower model or board, so finals never queue behind partials."""
     ring_buffer_s: float = 30.0
     """Capture buffer between the audio source and the pipeline; overflow drops the oldest."""
     vocabulary: bool = True
@@ -170,6 +182,10 @@ class StreamSettings:
     """A segment whose text compresses better than this is a repetition loop and is dropped."""
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.partial_max_load <= 1.0:
+            raise ConfigError("stream.partial_max_load must be in (0, 1]")
+        if self.split_after_ms <= 0 or self.split_silence_ms <= 0 or self.pause_ms <= 0:
+            raise ConfigError("stream.split_after_ms, split_silence_ms, pause_ms must be positive")
         if min(self.end_silence_ms, self.pre_roll_ms, self.post_roll_ms) < 0:
             raise ConfigError("stream durations must not be negative")
         if self.partial_interval_ms < 100:

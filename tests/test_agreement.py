@@ -70,3 +70,22 @@ def test_finish_without_partials_takes_everything() -> None:
 
 def test_join_attaches_hyphen_and_clitic_pieces() -> None:
     assert join_words(words("fat -mutton he 's")) == "fat-mutton he's"
+
+
+def test_final_that_rereads_a_committed_word_does_not_repeat_it() -> None:
+    # "range" was committed; the final hears the same audio as "rays": no "range rays".
+    la = LocalAgreement()
+    la.update(words("casual being specialist range"))
+    la.update(words("casual being specialist range battle"))
+    assert join_words(la.committed) == "casual being specialist range"
+    la.finish(words("casualty is specialist rays battle roster"))
+    assert join_words(la.committed) == "casual being specialist range battle roster"
+
+
+def test_final_keeps_new_words_after_a_rewrite() -> None:
+    la = LocalAgreement()
+    la.update(words("the pulse is"))
+    la.update(words("the pulse is one"))
+    la.finish(words("a pulse was one ten strong"))
+    # Committed "the pulse is" stays; the words after its time all come through.
+    assert join_words(la.committed) == "the pulse is one ten strong"

@@ -23,29 +23,28 @@ from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 
 from tccc.audio import SAMPLE_RATE
 from tccc.bench import narrations
+from tccc.bench.procstat import descendants, parse_proc_stat, process_cpu_s, server_processes
 from tccc.bench.stream import (
     BenchItem,
     Exchange,
     ItemResult,
-    Recall,
-    RecallScorer,
     Received,
     build_report,
-    chunk_bounds,
     configure_parser,
     cpu_ratios,
-    descendants,
     exchange,
-    find_terms,
     format_stream_table,
     item_result,
-    numeric_values,
-    parse_proc_stat,
-    percentile,
-    process_cpu_s,
-    project_recall_scorer,
     run_from_args,
-    server_processes,
+)
+from tccc.bench.stream_metrics import (
+    Recall,
+    RecallScorer,
+    chunk_bounds,
+    find_terms,
+    numeric_values,
+    percentile,
+    project_recall_scorer,
     speech_end_s,
     speech_end_sample,
     summarise,

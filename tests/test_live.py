@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
@@ -118,6 +119,38 @@ def test_final_reuses_a_decode_that_heard_all_the_speech() -> None:
     assert live.stats.reused_finals == 1
     assert len(decoder.calls) == 1
     assert [e.kind for e in events][-1] == "final"
+
+
+def test_slow_decodes_stretch_the_partial_interval() -> None:
+    # Decodes that take 1.6 s (at load 0.5: a partial every 3.2 s of audio) make partials
+    # rarer than the 640 ms setting, so the decoder is never kept busy by partials alone.
+    class SlowDecoder(WordPerFrameDecoder):
+        async def __call__(self, audio: np.ndarray, options: DecodeOptions) -> TranscriptResult:
+            result = await super().__call__(audio, options)
+            return dataclasses.replace(result, processing_s=1.6)
+
+    pattern = "." * 5 + "s" * 300 + "." * 20
+    fast = LiveTranscriber(
+        WordPerFrameDecoder(pattern),
+        stream=STREAM,
+        vad=VAD,
+        vad_stream=lambda: PatternVad(pattern),
+    )
+    slow = LiveTranscriber(
+        SlowDecoder(pattern), stream=STREAM, vad=VAD, vad_stream=lambda: PatternVad(pattern)
+    )
+
+    async def go(live: LiveTranscriber) -> list[LiveTranscript]:
+        return [e async for e in live.run(chunks(len(pattern)))]
+
+    fast_events = asyncio.run(go(fast))
+    slow_events = asyncio.run(go(slow))
+    assert abs(slow.partial_interval - 1.6 / 0.5 * 16000) <= 1
+    assert fast.partial_interval == 640 * 16
+    n_fast = sum(e.kind == "partial" for e in fast_events)
+    n_slow = sum(e.kind == "partial" for e in slow_events)
+    assert n_slow * 3 <= n_fast
+    assert n_slow >= 1
 
 
 def test_without_partials_only_finals_are_decoded() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from tccc.stt.segmenter import (
@@ -130,3 +131,41 @@ def test_keep_from_honours_pre_roll() -> None:
     seg.process(0.0)
     # Unconfirmed speech at frame 50 pins the buffer at its pre-roll while silence goes on.
     assert seg.keep_from == 45 * F
+
+
+SPLIT = dataclasses.replace(
+    OPTS, pause=2 * F, max_speech=1000 * F, split_after=40 * F, split_silence=5 * F
+)
+
+
+def test_short_utterance_keeps_the_full_end_silence() -> None:
+    # A 6-frame pause inside 30 frames of speech does not end it (the endpoint is 10 frames).
+    events = run("s" * 15 + "." * 6 + "s" * 15 + "." * 20, SPLIT)
+    assert ended(events) == [(0, 39, False)]
+
+
+def test_long_utterance_splits_at_a_sentence_break() -> None:
+    # After 40 frames of speech, 6 frames of silence (more than split_silence) end it.
+    events = run("s" * 45 + "." * 6 + "s" * 20 + "." * 20, SPLIT)
+    assert ended(events) == [(0, 48, False), (48, 74, False)]
+    # The post-roll of a split never reaches past the silence that ended it.
+    starts = [e.utterance.start for e in events if isinstance(e, SpeechStarted)]
+    assert starts[1] >= 48 * F
+
+
+def test_pause_shorter_than_split_silence_does_not_split() -> None:
+    events = run("s" * 45 + "." * 4 + "s" * 20 + "." * 20, SPLIT)
+    assert ended(events) == [(0, 72, False)]
+    # ...but the pause still asks for an early decode.
+    assert any(isinstance(e, SpeechPaused) for e in events)
+
+
+def test_split_options_come_from_settings() -> None:
+    from tccc.config import StreamSettings, VadSettings
+
+    opts = SegmenterOptions.from_settings(
+        StreamSettings(split_after_ms=6000, split_silence_ms=900, pause_ms=64), VadSettings()
+    )
+    assert opts.split_after == 6 * 16000
+    assert opts.split_silence == opts.end_silence  # never longer than the normal endpoint
+    assert opts.pause == 2 * F

@@ -80,9 +80,9 @@ class LocalAgreement:
         for block in matcher.get_matching_blocks():
             if block.size:
                 end = block.b + block.size
-        if end == 0 and self.committed:
-            # Nothing matches: skip words that end before the committed ones did.
-            limit = self.committed[-1].end
-            while end < len(hypothesis) and hypothesis[end].end <= limit:
-                end += 1
+        # Words heard where the committed ones already are ("range" committed, "rays" now)
+        # are other readings of the same audio, not new speech: skip them too.
+        limit = self.committed[-1].end
+        while end < len(hypothesis) and (hypothesis[end].start + hypothesis[end].end) / 2 <= limit:
+            end += 1
         return end

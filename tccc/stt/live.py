@@ -1,7 +1,8 @@
 """Live transcription: endpointing, partial re-decodes with stable commits, and finals.
 
 Audio chunks go in, `LiveTranscript` events come out. The VAD and segmenter find utterances;
-while one is in progress its growing audio is decoded every `partial_interval_ms` and the
+while one is in progress its growing audio is decoded every `partial_interval_ms` (stretched
+so partial decodes take at most `partial_max_load` of real time on a slow board) and the
 words two consecutive decodes agree on are committed (LocalAgreement-2). When the speaker
 pauses, the utterance is decoded at once, so when the endpoint is confirmed the final transcript
 is usually ready. At the end of the audio (end of file, audio-stop, disconnect) the open
@@ -135,6 +136,7 @@ class LiveTranscriber:
         self.stats = LiveStats()
         self.stats.suppressed = self._filter.counts
         self._interval = stream.partial_interval_ms * SAMPLE_RATE // 1000
+        self._decode_ema_s = 0.0  # smoothed wall time of one decode
         self._jobs: deque[_Job | None] = deque()
         self._job_ready = asyncio.Event()
         self._out: asyncio.Queue[object] = asyncio.Queue()
@@ -241,8 +243,14 @@ class LiveTranscriber:
         state = self._states.get(max(self._states)) if self._states else None
         if state is None or state.queued_partial:
             return
-        if segmenter.position - state.requested_end >= self._interval:
+        if segmenter.position - state.requested_end >= self.partial_interval:
             self._request_partial(state, buf, buf_start, segmenter.position)
+
+    @property
+    def partial_interval(self) -> int:
+        """Samples between partial decodes: the setting, or longer when decodes are slow."""
+        load = self.settings.partial_max_load
+        return max(self._interval, int(self._decode_ema_s / load * SAMPLE_RATE))
 
     def _request_partial(
         self, state: _UtteranceState, buf: np.ndarray, buf_start: int, end: int
@@ -296,6 +304,11 @@ class LiveTranscriber:
         result = await self._decode(job.audio, options)
         self.stats.decodes += 1
         self.stats.decode_s += result.processing_s
+        self._decode_ema_s = (
+            result.processing_s
+            if self.stats.decodes == 1
+            else 0.7 * self._decode_ema_s + 0.3 * result.processing_s
+        )
         if self._prompt and any(
             self._filter.reason(s) in _PROMPT_FAILURES for s in result.segments
         ):

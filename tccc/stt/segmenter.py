@@ -2,7 +2,9 @@
 
 The segmenter sees one VAD frame at a time and says when an utterance starts (with pre-roll),
 when the speaker pauses (a chance to decode early), and when the utterance ends (after
-`end_silence_ms` of silence, with post-roll) or is cut at the maximum speech duration. It knows
+`end_silence_ms` of silence, with post-roll; after only `split_silence_ms` once the utterance is
+longer than `split_after_ms`, so long talk splits at sentence breaks) or is cut at the maximum
+speech duration. It knows
 nothing of audio samples or models, so every decision is tested with synthetic patterns.
 """
 
@@ -55,7 +57,9 @@ class SegmenterOptions:
     threshold: float = 0.5
     min_speech: int = 4000
     end_silence: int = 8000
-    pause: int = 2560
+    pause: int = 1536
+    split_after: int = 8 * SAMPLE_RATE
+    split_silence: int = 4000
     pre_roll: int = 4800
     post_roll: int = 3200
     max_speech: int = 30 * SAMPLE_RATE
@@ -70,8 +74,9 @@ class SegmenterOptions:
             threshold=vad.threshold,
             min_speech=vad.min_speech_ms * ms,
             end_silence=end_silence,
-            # Decode early once a pause is a third of the way to an endpoint (at least 96 ms).
-            pause=max(3 * FRAME_SAMPLES, end_silence // 3),
+            pause=max(FRAME_SAMPLES, stream.pause_ms * ms),
+            split_after=stream.split_after_ms * ms,
+            split_silence=min(stream.split_silence_ms * ms, end_silence),
             pre_roll=stream.pre_roll_ms * ms,
             # Post-roll is audio after speech, so it cannot exceed the silence we waited for.
             post_roll=min(stream.post_roll_ms * ms, end_silence),
@@ -150,8 +155,10 @@ class Segmenter:
                     self.discarded += 1
                     self._candidate, self._silence_start = None, None
             elif self._utterance is not None:
-                if quiet >= opts.end_silence:
-                    events.append(self._end(self._last_speech_end + opts.post_roll, False))
+                limit = self._end_silence()
+                if quiet >= limit:
+                    post_roll = min(opts.post_roll, limit)
+                    events.append(self._end(self._last_speech_end + post_roll, False))
                 elif quiet >= opts.pause and not self._paused:
                     self._paused = True
                     events.append(SpeechPaused(self._utterance.id, self._last_speech_end))
@@ -169,6 +176,13 @@ class Segmenter:
             return []
         end = min(self.position, self._last_speech_end + self.options.post_roll)
         return [self._end(max(end, self._last_speech_end), False)]
+
+    def _end_silence(self) -> int:
+        """Silence that ends the open utterance: shorter once it has run long."""
+        assert self._utterance is not None
+        if self._last_speech_end - self._utterance.start >= self.options.split_after:
+            return self.options.split_silence
+        return self.options.end_silence
 
     def _start(self) -> SpeechStarted:
         assert self._candidate is not None
