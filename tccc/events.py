@@ -178,3 +178,69 @@ class LiveTranscript:
     def text(self) -> str:
         """Committed and tentative text together."""
         return f"{self.committed} {self.tentative}".strip()
+
+
+Scalar = str | int | float | bool | None
+"""A value a fact field may hold (JSON-serialisable)."""
+
+FACT_KINDS = (
+    "casualty",  # a casualty was named or switched to: data {label, roster?, name?}
+    "identity",  # data {field: last_name|first_name|rank|battle_roster|unit|allergies|..., value}
+    "evac",  # data {category: Urgent|Priority|Routine}
+    "time_of_injury",  # data {time: HHMM}
+    "mechanism",  # data {value: Artillery|Blunt|...|Other, word}
+    "injury",  # data {site, kind}
+    "tourniquet",  # data {limb, type, time, category, high_and_tight}
+    "tourniquet_change",  # data {action: converted|removed, limb?, time}
+    "dressing",  # data {value: Hemostatic|Pressure|Other, product?}
+    "airway",  # data {value: Intact|NPA|CRIC|ET-Tube|SGA}
+    "breathing",  # data {value: O2|Needle-D|Chest-Tube|Chest-Seal, side?, vented?, time?}
+    "vitals_time",  # a new column of vital signs starts: data {time: HHMM | None}
+    "vital",  # data {sign: pulse|bp|resp_rate|spo2|avpu|pain|gcs|pupils, value, location?}
+    "access",  # vascular access: data {route: IV|IO, site?, gauge?}
+    "finding",  # an observation that is not a vital sign: data {value, side?}
+    "fluid",  # data {name, volume_ml?, units?, route?, rate_ml_h?, time?}
+    "medication",  # data {category, name, dose?, route?, time?}
+    "treatment",  # data {value: Combat-Pill-Pack|Eye-Shield-R|Eye-Shield-L|Splint|...}
+    "burn",  # data {tbsa: percent}
+    "retract",  # "scratch that": data {fact: id of the fact withdrawn}
+)
+"""Kinds of casualty facts; the comment after each names its data fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a fact was said: the utterance, the span of its normalised text, the audio range."""
+
+    utterance_id: int
+    start: int
+    """Character span `[start, end)` in the utterance's normalised text."""
+    end: int
+    text: str
+    """The normalised text of the span."""
+    raw: str
+    """The recognised (raw) text the span came from."""
+    audio_start: float | None = None
+    """Seconds since the session began; None when the text did not come from audio."""
+    audio_end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing the medic said about a casualty, with the evidence for it."""
+
+    id: int
+    """Sequence number within the session (facts are applied in this order)."""
+    kind: str
+    """One of FACT_KINDS."""
+    casualty: str
+    """Label of the casualty it belongs to ("1", "2", or a roster number)."""
+    data: dict[str, Scalar]
+    evidence: Evidence
+    replaces: int | None = None
+    """A correction ("correction", "make that"): the id of the fact this one replaces."""
+    status: str = "stated"
+    """stated (rules) or suggested (a language model, until confirmed)."""
+    source: str = "rules"
+    session_s: float = 0.0
+    """Session time when the fact was stated (the end of its utterance)."""

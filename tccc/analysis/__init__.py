@@ -1,0 +1,1 @@
+"""TCCC analysis: facts from normalised transcripts, casualty records, MARCH status, prompts."""

@@ -1,0 +1,306 @@
+"""Extractors for numbers with meaning: vital signs, drugs and fluids with dose, route and time,
+vascular access, burn area. Pure functions of one sentence, like those in `extractors`."""
+
+from __future__ import annotations
+
+import re
+
+from tccc.analysis.extractors import Found, site_at
+from tccc.analysis.lexicon import Lexicon
+from tccc.analysis.text import Span, clauses, negated, times
+from tccc.events import Scalar
+
+_FILL = (
+    r"(?:\s+(?:is|was|of|at|now|came|come|went|going|dropping|dropped|down|up|to|about|around"
+    r"|only|weak|strong|thready)){0,4}"
+)
+_LOC = r"(radial|carotid|femoral|pedal|brachial)"
+_PULSE = re.compile(
+    rf"\b(?:{_LOC}\s+)?(?:pulse|heart\s+rate|hr)\b{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
+    rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
+    re.I,
+)
+_PULSE_QUALITY = re.compile(
+    rf"\b(?:(no|absent|weak|strong|thready|good|palpable)\s+)?{_LOC}\s+pulse(?:s)?\b(?:\s+(?:is|was)\s+(weak|strong|absent|thready))?",
+    re.I,
+)
+_RESP = re.compile(
+    rf"\b(?:resp(?:iratory)?\s+rate|rr|respirations?|breathing\s+rate|breaths)\b{_FILL}\s+(\d{{1,2}})\b",
+    re.I,
+)
+_SPO2 = re.compile(
+    rf"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox)\b{_FILL}\s+(\d{{2,3}})\s*%?",
+    re.I,
+)
+_BP = re.compile(
+    r"\b(?:bp|blood\s+pressure)\b(?:\s+(?:is|was|of|now))*\s+(\d{2,3})\s*/\s*(\d{2,3})\b", re.I
+)
+_PAIN = re.compile(
+    r"\bpain\b(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?",
+    re.I,
+)
+_GCS = re.compile(r"\bgcs\b(?:\s+(?:is|was|of))*\s+(\d{1,2})\b", re.I)
+_AVPU_LETTER = re.compile(
+    r"\bavpu\s+(?:is\s+|of\s+)?(a|v|p|u|alert|voice|verbal|pain|unresponsive)\b", re.I
+)
+_AVPU_WORDS = (
+    ("U", re.compile(r"\b(?:unresponsive|unconscious|not\s+responding|no\s+response)\b", re.I)),
+    (
+        "P",
+        re.compile(
+            r"\b(?:responds?|responding|response)\s+(?:only\s+)?to\s+pain(?:ful\s+stimuli)?\b", re.I
+        ),
+    ),
+    (
+        "V",
+        re.compile(
+            r"\b(?:responds?|responding|response)\s+(?:only\s+)?to\s+(?:voice|verbal)\b", re.I
+        ),
+    ),
+    ("A", re.compile(r"\b(?:alert|a\s*and\s*o\s*x?\s*[34])\b", re.I)),
+)
+_PUPILS = re.compile(
+    r"\b((?:left|right)\s+pupil|pupils)\b\s+((?:is\s+|are\s+)?(?:\w+)(?:\s+and\s+\w+)?)", re.I
+)
+_VITALS_TIME = re.compile(
+    r"\b(?:(first|second|third|repeat|new|next)\s+)?vitals\b(?:\s+at\s+((?:[01]\d|2[0-3])[0-5]\d))?",
+    re.I,
+)
+
+_RANGES = {
+    "pulse": (20, 250),
+    "resp_rate": (2, 80),
+    "spo2": (40, 100),
+    "pain": (0, 10),
+    "gcs": (3, 15),
+}
+_AVPU_NAMES = {"alert": "A", "voice": "V", "verbal": "V", "pain": "P", "unresponsive": "U"}
+
+
+def _valid(sign: str, value: int) -> bool:
+    low, high = _RANGES[sign]
+    return low <= value <= high
+
+
+def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
+    """Vital signs with their spans; values outside physiological ranges are not facts."""
+    out: list[Found] = []
+    text = sentence.text
+    for m in _VITALS_TIME.finditer(text):
+        out.append(_found(sentence, "vitals_time", {"time": m.group(2)}, m.start(), m.end()))
+    for m in _PULSE.finditer(text):
+        value = int(m.group(2))
+        if _valid("pulse", value):
+            data: dict[str, Scalar] = {"sign": "pulse", "value": value}
+            location = m.group(1) or m.group(3)
+            if location:
+                data["location"] = location.lower()
+            if m.group(4):
+                data["quality"] = m.group(4).lower()
+            out.append(_found(sentence, "vital", data, m.start(), m.end()))
+    taken = [(f.start, f.end) for f in out if f.data.get("sign") == "pulse"]
+    for m in _PULSE_QUALITY.finditer(text):
+        s, e = sentence.start + m.start(), sentence.start + m.end()
+        if any(a <= s < b or s <= a < e for a, b in taken):
+            continue
+        quality = (m.group(1) or m.group(3) or "present").lower()
+        quality = {"no": "absent", "good": "strong", "palpable": "present"}.get(quality, quality)
+        data = {"sign": "pulse_quality", "value": quality, "location": m.group(2).lower()}
+        out.append(_found(sentence, "vital", data, m.start(), m.end()))
+    for sign, pattern in (("resp_rate", _RESP), ("spo2", _SPO2), ("pain", _PAIN), ("gcs", _GCS)):
+        for m in pattern.finditer(text):
+            value = int(m.group(1))
+            if _valid(sign, value):
+                out.append(
+                    _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())
+                )
+    for m in _BP.finditer(text):
+        sys_, dia = int(m.group(1)), int(m.group(2))
+        if 40 <= sys_ <= 300 and 20 <= dia <= 200 and dia < sys_:
+            out.append(
+                _found(
+                    sentence, "vital", {"sign": "bp", "value": f"{sys_}/{dia}"}, m.start(), m.end()
+                )
+            )
+    out.extend(_avpu(sentence))
+    for m in _PUPILS.finditer(text):
+        pupils = f"{m.group(1)} {m.group(2)}".lower()
+        out.append(
+            _found(sentence, "vital", {"sign": "pupils", "value": pupils}, m.start(), m.end())
+        )
+    return out
+
+
+def _avpu(sentence: Span) -> list[Found]:
+    for m in _AVPU_LETTER.finditer(sentence.text):
+        word = m.group(1).lower()
+        letter = _AVPU_NAMES.get(word, word.upper())
+        return [_found(sentence, "vital", {"sign": "avpu", "value": letter}, m.start(), m.end())]
+    for clause in clauses(sentence):
+        for letter, pattern in _AVPU_WORDS:
+            hit = pattern.search(clause.text)
+            if hit and not negated(clause, clause.start + hit.start(), clause.start + hit.end()):
+                return [
+                    _found(
+                        clause, "vital", {"sign": "avpu", "value": letter}, hit.start(), hit.end()
+                    )
+                ]
+    return []
+
+
+_DOSE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(g|gm|grams?|mg|mcg|µg|ml|mL|units?|u)\b", re.I)
+_VOLUME = re.compile(
+    r"\b(\d+(?:\.\d+)?)\s*(ml|mL|cc|l|liters?|litres?)\b(?!\s*(?:an|per|/)\s*h)", re.I
+)
+_RATE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:ml|mL|cc)?\s*(?:an|per|/)\s*(?:hour|hr|h)\b", re.I)
+_UNITS = re.compile(r"\b(\d+)\s+units?\b", re.I)
+_ACCESS = re.compile(
+    r"\b(?:(\d{2})\s*(?:ga|gauge)\s+)?(iv|io|ez-io|fast\s*1|saline\s+lock)\b", re.I
+)
+_ACCESS_VERB = re.compile(
+    r"\b(?:started|got|placed|put|established|inserted|in|access|line)\b", re.I
+)
+_UNIT_NAMES = {
+    "g": "g",
+    "gm": "g",
+    "gram": "g",
+    "grams": "g",
+    "mg": "mg",
+    "mcg": "mcg",
+    "µg": "mcg",
+    "ml": "mL",
+    "unit": "units",
+    "units": "units",
+    "u": "units",
+}
+
+
+def _segments(
+    clause: Span, matches: list[tuple[str, re.Match[str]]]
+) -> list[tuple[str, re.Match[str], str, str]]:
+    """For each match: the clause text before it and after it up to its neighbours."""
+    out = []
+    for i, (name, m) in enumerate(matches):
+        lo = matches[i - 1][1].end() if i else 0
+        hi = matches[i + 1][1].start() if i + 1 < len(matches) else len(clause.text)
+        out.append((name, m, clause.text[lo : m.start()], clause.text[m.end() : hi]))
+    return out
+
+
+def _route(lex: Lexicon, before: str, after: str) -> str | None:
+    found = lex.routes.find(after) or lex.routes.find(before)[-1:]
+    return found[0][0] if found else None
+
+
+def medications(sentence: Span, lex: Lexicon) -> list[Found]:
+    """Drugs with dose, route and time: "2 g TXA slow IV push at 1445", "ketamine 50 mg IM"."""
+    out: list[Found] = []
+    cls = clauses(sentence)
+    for i, clause in enumerate(cls):
+        matches = lex.drugs.find(clause.text)
+        for name, m, before, after in _segments(clause, matches):
+            start, end = clause.start + m.start(), clause.start + m.end()
+            if negated(clause, start, end):
+                continue
+            dose_m = _DOSE.match(after.lstrip(" of")) or _DOSE.search(after[:24])
+            if dose_m is None:
+                tail = list(_DOSE.finditer(before))
+                dose_m = tail[-1] if tail and len(before) - tail[-1].end() <= 12 else None
+            dose = None
+            if dose_m:
+                unit = _UNIT_NAMES.get(dose_m.group(2).lower(), dose_m.group(2))
+                dose = f"{dose_m.group(1)} {unit}"
+            clock = [t for t in times(clause) if t.start >= clause.start + m.start() - len(before)]
+            if not clock and i + 1 < len(cls) and not lex.drugs.find(cls[i + 1].text):
+                clock = times(cls[i + 1])
+            info = lex.drug_info[name]
+            data: dict[str, Scalar] = {
+                "category": info.category,
+                "name": name,
+                "dose": dose,
+                "route": _route(lex, before, after),
+                "time": clock[0].hhmm if clock else None,
+            }
+            out.append(Found("medication", data, start, end))
+    return out
+
+
+def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
+    """Fluids and blood products: name, volume (mL), units, rate, route, time."""
+    out: list[Found] = []
+    for clause in clauses(sentence):
+        matches = lex.fluids.find(clause.text)
+        for name, m, before, after in _segments(clause, matches):
+            start, end = clause.start + m.start(), clause.start + m.end()
+            if negated(clause, start, end) or _is_access_word(name, clause.text, m):
+                continue
+            vol = _VOLUME.search(before[-24:]) or _VOLUME.match(after.lstrip())
+            rate = _RATE.search(after) or _RATE.search(before)
+            units = _UNITS.search(before[-24:])
+            volume_ml: int | None = None
+            if vol:
+                qty = float(vol.group(1))
+                volume_ml = int(qty * 1000) if vol.group(2).lower().startswith("l") else int(qty)
+            clock = times(clause)
+            data: dict[str, Scalar] = {
+                "name": name,
+                "volume_ml": volume_ml,
+                "units": int(units.group(1)) if units else None,
+                "rate_ml_h": int(float(rate.group(1))) if rate else None,
+                "route": _route(lex, before, after),
+                "time": clock[-1].hhmm if clock else None,
+            }
+            out.append(Found("fluid", data, start, end))
+    return out
+
+
+def _is_access_word(name: str, text: str, m: re.Match[str]) -> bool:
+    # "saline lock" is IV access, not a fluid given.
+    return name == "Normal Saline" and bool(re.match(r"\s*lock", text[m.end() :], re.I))
+
+
+def access(sentence: Span, lex: Lexicon) -> list[Found]:
+    """Vascular access: "18 ga IV left hand", "IO in the sternum" (the route drugs inherit)."""
+    out: list[Found] = []
+    for clause in clauses(sentence):
+        if lex.drugs.find(clause.text) or lex.fluids.find(clause.text):
+            continue  # a route said with a drug or fluid is that drug's route
+        for m in _ACCESS.finditer(clause.text):
+            start, end = clause.start + m.start(), clause.start + m.end()
+            if negated(clause, start, end):
+                continue
+            word = m.group(2).lower()
+            route = "IO" if "io" in word or "fast" in word else "IV"
+            if not (
+                m.group(1)
+                or _ACCESS_VERB.search(clause.text)
+                or clause.text.strip().lower() == word
+            ):
+                continue
+            site = site_at(clause, lex, end)
+            data: dict[str, Scalar] = {"route": route, "site": site[0] if site else None}
+            if m.group(1):
+                data["gauge"] = int(m.group(1))
+            out.append(Found("access", data, start, end))
+    return out
+
+
+_TBSA = re.compile(r"\b(\d{1,2}|100)\s*%(?:\s*(?:tbsa|bsa|body\s+surface))?", re.I)
+
+
+def burns(sentence: Span, lex: Lexicon) -> list[Found]:
+    """Burn area (%TBSA) when the sentence is about burns."""
+    if not re.search(r"\b(?:burns?|burned|tbsa|calling\s+it)\b", sentence.text, re.I):
+        return []
+    return [
+        _found(sentence, "burn", {"tbsa": int(m.group(1))}, m.start(), m.end())
+        for m in _TBSA.finditer(sentence.text)
+        if not re.match(
+            r"\s*(?:sats?|spo2)", sentence.text[max(0, m.start() - 6) : m.start()], re.I
+        )
+        and not re.search(r"\b(?:sats?|spo2)\W*$", sentence.text[: m.start()], re.I)
+    ][:1]
+
+
+def _found(span: Span, kind: str, data: dict[str, Scalar], start: int, end: int) -> Found:
+    return Found(kind, data, span.start + start, span.start + end)

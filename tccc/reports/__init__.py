@@ -1,0 +1,1 @@
+"""Hand-off documents built from casualty records: DD 1380, 9-line, MIST, FHIR."""
