@@ -180,6 +180,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the main job on the bundled sample narration")
     _engine_flags(demo)
+    demo.add_argument("--db", help="casualty log (default: in memory for the demo)")
+    demo.add_argument("--out", type=Path, help="folder for the hand-off documents")
+
+    run = sub.add_parser("run", help="the main job: audio to casualty cards, prompts, reports")
+    _engine_flags(run)
+    run.add_argument("file", nargs="?", type=Path, help="audio file (default: bundled sample)")
+    run.add_argument("--mic", action="store_true", help="listen to the microphone")
+    run.add_argument("--input", help="input device index or name (with --mic)")
+    run.add_argument("--realtime", action="store_true", help="pace a file like a microphone")
+    run.add_argument("--text-file", type=Path, help="a text narration (skips speech)")
+    run.add_argument("--resume", metavar="SESSION", help="continue a stored session")
+    run.add_argument("--db", help="casualty log (default $TCCC_DB or ~/.local/share/tccc)")
+    run.add_argument("--out", type=Path, help="folder for the hand-off documents")
+
+    analyze = sub.add_parser("analyze", help="print one report for an audio or text file")
+    _engine_flags(analyze)
+    analyze.add_argument("file", nargs="?", type=Path, help="audio file")
+    analyze.add_argument("--text-file", type=Path, help="a text narration (skips speech)")
+    analyze.add_argument("--format", default="dd1380-json", choices=_formats())
+    analyze.add_argument("--db", default=":memory:", help="casualty log (default: memory)")
+
+    report = sub.add_parser("report", help="rebuild a report of a stored session")
+    report.add_argument("session", nargs="?", help="session id or prefix (default: list them)")
+    report.add_argument("--format", default="text", choices=_formats())
+    report.add_argument("--db", help="casualty log (default $TCCC_DB or ~/.local/share/tccc)")
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -204,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     stt.add_argument("--json", type=Path, help="also write the report as JSON here")
     from tccc.bench.stream import configure_parser
 
+    banalysis = bsub.add_parser(
+        "analysis", parents=[common], help="DD 1380 precision/recall on the dev narrations"
+    )
+    _engine_flags(banalysis)
+    from tccc.bench.analysis import configure_parser as configure_analysis
+
+    configure_analysis(banalysis)
     stream = bsub.add_parser(
         "stream",
         parents=[common],
@@ -227,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_flags(mdl)
     mdl.add_argument("name")
     return parser
+
+
+def _formats() -> tuple[str, ...]:
+    from tccc.run_cli import FORMATS
+
+    return FORMATS
 
 
 def _resolve(args: argparse.Namespace) -> ResolvedSettings:
@@ -347,21 +385,112 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Stream the bundled sample narration through live transcription and the normaliser."""
-    from tccc.audio.sources import FileSource
-    from tccc.live_cli import live_main
+    """The main job on the bundled sample narration (what `make demo` runs)."""
+    print(f"tccc demo: the bundled sample narration ({DEMO_AUDIO.name})", file=sys.stderr)
+    args.file, args.mic, args.text_file, args.resume, args.realtime = None, False, None, None, False
+    args.input = None
+    if args.db is None:
+        args.db = ":memory:"
+    return cmd_run(args)
 
-    print(
-        f"tccc demo: live transcription of the bundled sample narration ({DEMO_AUDIO.name})",
-        file=sys.stderr,
-    )
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Audio (or text) through the whole pipeline, then the hand-off documents."""
+    from tccc.analysis.incident import Incident
+    from tccc.audio.mic import MicSource
+    from tccc.audio.sources import AudioSource, FileSource
+    from tccc.run_cli import analyze_audio, analyze_text, open_log, render, write_reports
+
     settings = _resolve(args).settings
-    source = FileSource(DEMO_AUDIO, capacity_s=settings.stream.ring_buffer_s)
-    return live_main(settings, source, raw=False, as_json=False)
+    log = open_log(args.db)
+    try:
+        if args.resume:
+            session_id = log.find_session(args.resume)
+            if session_id is None:
+                print(f"tccc: no single session matches {args.resume!r}", file=sys.stderr)
+                return 2
+            incident = Incident.resume(log, session_id)
+        else:
+            source_name = "mic" if args.mic else str(args.text_file or args.file or DEMO_AUDIO.name)
+            incident = Incident.new(log, source_name)
+        print(f"session {incident.session_id}", file=sys.stderr)
+        if args.text_file is not None:
+            analyze_text(incident, args.text_file.read_text(encoding="utf-8"), settings)
+        else:
+            source: AudioSource
+            if args.mic:
+                source = MicSource(device=args.input, capacity_s=settings.stream.ring_buffer_s)
+            else:
+                path = args.file or DEMO_AUDIO
+                if not path.is_file():
+                    print(f"tccc: no such file: {path}", file=sys.stderr)
+                    return 2
+                source = FileSource(
+                    path, realtime=args.realtime, capacity_s=settings.stream.ring_buffer_s
+                )
+            analyze_audio(incident, source, settings, sys.stdout, quiet=False)
+        doc = incident.document()
+        print(render(doc, "text"))
+        log.end_session(incident.session_id)
+        out = args.out or Path("tccc-out") / incident.session_id[:8]
+        written = write_reports(doc, out)
+        print(f"reports: {', '.join(str(p) for p in written)}", file=sys.stderr)
+    finally:
+        log.close()
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Print one report of an audio or text narration."""
+    from tccc.analysis.incident import Incident
+    from tccc.audio.sources import FileSource
+    from tccc.run_cli import analyze_audio, analyze_text, open_log, render
+
+    if (args.file is None) == (args.text_file is None):
+        print("tccc analyze: give an audio FILE or --text-file", file=sys.stderr)
+        return 2
+    settings = _resolve(args).settings
+    log = open_log(args.db)
+    try:
+        incident = Incident.new(log, "analyze")
+        if args.text_file is not None:
+            analyze_text(incident, args.text_file.read_text(encoding="utf-8"), settings)
+        else:
+            source = FileSource(args.file, capacity_s=settings.stream.ring_buffer_s)
+            analyze_audio(incident, source, settings, sys.stderr, quiet=True)
+        print(render(incident.document(), args.format))
+    finally:
+        log.close()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild a report of a stored session (or list the sessions)."""
+    from tccc.analysis.incident import Incident
+    from tccc.run_cli import open_log, render
+
+    log = open_log(args.db)
+    try:
+        if args.session is None:
+            for s in log.sessions():
+                print(f"{s['id']}  {s['source']}  facts={s['facts']}")
+            return 0
+        session_id = log.find_session(args.session)
+        if session_id is None:
+            print(f"tccc: no single session matches {args.session!r}", file=sys.stderr)
+            return 2
+        print(render(Incident.resume(log, session_id).document(), args.format))
+    finally:
+        log.close()
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its table (and JSON if asked)."""
+    if args.bench_command == "analysis":
+        from tccc.bench.analysis import run_from_args as run_analysis
+
+        return run_analysis(args, _resolve(args).settings)
     if args.bench_command == "stream":
         from tccc.bench.stream import run_from_args
 
@@ -439,6 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "listen": cmd_listen,
         "devices": cmd_devices,
         "demo": cmd_demo,
+        "run": cmd_run,
+        "analyze": cmd_analyze,
+        "report": cmd_report,
         "bench": cmd_bench,
         "models": cmd_models,
     }

@@ -1,0 +1,102 @@
+"""One incident: final transcripts in, facts out, on disk before they are shown.
+
+The incident ties the session analyzer to the casualty log. `on_final` analyses a final
+transcript, writes it and its facts in one transaction, and only then returns the facts, so
+whatever the caller shows the medic is already durable. `resume` rebuilds the analyzer's context
+(current casualty, names, rosters, access routes, next fact id) from the stored facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from tccc.analysis.analyzer import SCENE, SessionAnalyzer, UtteranceText, _Casualty
+from tccc.analysis.record import CasualtyRecord, fold
+from tccc.events import Fact, LiveTranscript, NormalisedText
+from tccc.reports.export import export_document
+from tccc.store.casualty_log import CasualtyLog
+
+
+class Incident:
+    """The analysis of one session, kept in the casualty log."""
+
+    def __init__(self, log: CasualtyLog, session_id: str, analyzer: SessionAnalyzer) -> None:
+        self.log = log
+        self.session_id = session_id
+        self.analyzer = analyzer
+        self.next_utterance = 0
+        self.time_offset_s = 0.0
+        """Session seconds before this run (a resumed session continues its clock)."""
+
+    @classmethod
+    def new(cls, log: CasualtyLog, source: str) -> Incident:
+        """Open a new session in the log."""
+        return cls(log, log.new_session(source), SessionAnalyzer())
+
+    @classmethod
+    def resume(cls, log: CasualtyLog, session_id: str) -> Incident:
+        """Continue a stored session where it stopped."""
+        analyzer = SessionAnalyzer()
+        facts = log.facts(session_id)
+        restore(analyzer, facts)
+        incident = cls(log, session_id, analyzer)
+        utterances = log.utterances(session_id)
+        if utterances:
+            incident.next_utterance = max(u.utterance_id for u in utterances) + 1
+            incident.time_offset_s = max(u.session_s for u in utterances)
+        return incident
+
+    def on_final(self, transcript: LiveTranscript) -> list[Fact]:
+        """Analyse one final transcript and store it with its facts; returns the facts."""
+        text = transcript.committed
+        norm = transcript.normalised or NormalisedText(text, text)
+        # Utterance ids and times continue after those of earlier runs of this session.
+        stored = LiveTranscript(
+            kind="final",
+            utterance_id=self.next_utterance + transcript.utterance_id,
+            start=self.time_offset_s + transcript.start,
+            end=self.time_offset_s + transcript.end,
+            committed=text,
+            words=tuple(
+                replace(w, start=w.start + self.time_offset_s, end=w.end + self.time_offset_s)
+                for w in transcript.words
+            ),
+            normalised=norm,
+        )
+        utterance = UtteranceText(stored.utterance_id, norm, stored.words, stored.end)
+        before = len(self.analyzer.facts)
+        try:
+            facts = self.analyzer.analyze(utterance)
+            self.log.record(self.session_id, stored, facts)
+        except BaseException:
+            # Not on disk means not acknowledged: the analyzer forgets it too.
+            del self.analyzer.facts[before:]
+            raise
+        return facts
+
+    def records(self) -> dict[str, CasualtyRecord]:
+        """The current casualty records (a fold over every fact so far)."""
+        return fold(self.analyzer.facts)
+
+    def document(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The DD 1380 export of the session."""
+        session = {"id": self.session_id} | (extra or {})
+        return export_document(self.records(), session=session)
+
+
+def restore(analyzer: SessionAnalyzer, facts: list[Fact]) -> None:
+    """Put an analyzer back in the state it had after stating `facts`."""
+    analyzer.facts = list(facts)
+    analyzer.next_id = max((f.id for f in facts), default=0) + 1
+    for fact in facts:
+        if fact.casualty == SCENE:
+            continue
+        casualty = analyzer.casualties.setdefault(fact.casualty, _Casualty(fact.casualty))
+        analyzer.current = fact.casualty
+        if fact.kind == "identity" and fact.data.get("field") == "battle_roster":
+            casualty.roster = str(fact.data["value"])
+        if fact.kind == "identity" and fact.data.get("field") == "last_name":
+            casualty.name = str(fact.data["value"])
+        if fact.kind == "access":
+            analyzer.access_route[fact.casualty] = str(fact.data["route"])
