@@ -153,6 +153,37 @@ def test_slow_decodes_stretch_the_partial_interval() -> None:
     assert n_slow >= 1
 
 
+def test_decoder_that_stops_early_loses_no_speech() -> None:
+    # A decoder that hears at most 40 frames of any clip (as tiny.en sometimes ends a long
+    # window early): the rest of the utterance is decoded on its own and appended.
+    class EarlyStop(WordPerFrameDecoder):
+        async def __call__(self, audio: np.ndarray, options: DecodeOptions) -> TranscriptResult:
+            self.calls.append(audio.size)
+            n = min(audio.size // F, 40)
+            rng = np.random.default_rng(len(self.calls))
+            letters = "abcdefghijklmnopqrstuvwxyz"
+            # Varied words, so the hallucination filter's compression check keeps them.
+            texts = ["".join(rng.choice(list(letters), 6)) for _ in range(n)]
+            return _result(audio.size, texts)
+
+    pattern = "." * 5 + "s" * 100 + "." * 20
+    decoder = EarlyStop(pattern)
+    live = LiveTranscriber(
+        decoder, stream=STREAM, vad=VAD, partials=False, vad_stream=lambda: PatternVad(pattern)
+    )
+
+    async def go() -> list[LiveTranscript]:
+        return [e async for e in live.run(chunks(len(pattern)))]
+
+    final = next(e for e in asyncio.run(go()) if e.kind == "final")
+    assert live.stats.tail_decodes >= 1
+    # One decode hears 40 frames (1.3 s); the words now reach within a second of the end of
+    # speech (frame 105, 3.4 s), in time order.
+    assert final.words[-1].end >= 105 * F / 16000 - 1.0
+    starts = [w.start for w in final.words]
+    assert starts == sorted(starts)
+
+
 def test_without_partials_only_finals_are_decoded() -> None:
     events, _, decoder = run_policy("." * 5 + "s" * 80 + "." * 20, partials=False)
     assert [e.kind for e in events] == ["final"]

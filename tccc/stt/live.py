@@ -30,7 +30,7 @@ import numpy as np
 from tccc.audio import SAMPLE_RATE
 from tccc.config import StreamSettings, VadSettings
 from tccc.events import AudioChunk, LiveTranscript, NormalisedText, TranscriptResult, Word
-from tccc.stt.agreement import LocalAgreement
+from tccc.stt.agreement import LocalAgreement, word_key
 from tccc.stt.hallucination import HallucinationFilter
 from tccc.stt.segmenter import (
     Segmenter,
@@ -76,6 +76,8 @@ class LiveStats:
     discarded_blips: int = 0
     prompt_fallbacks: int = 0
     """Decodes redone without the vocabulary prompt because it made the decoder loop."""
+    tail_decodes: int = 0
+    """Extra decodes of speech the decoder skipped at the end of a long utterance."""
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
@@ -101,6 +103,12 @@ class _UtteranceState:
 
 
 _DONE = object()
+_TAIL_GAP_S = 1.0
+"""Speech after the last decoded word longer than this was skipped by the decoder."""
+_TAIL_DECODES_MAX = 6
+"""At most this many tail decodes per final (each must move the end of the words on)."""
+_TAIL_OVERLAP_S = 0.2
+"""How far before the last decoded word's end a tail decode starts (word times are rough)."""
 _PROMPT_FAILURES = frozenset({"repetition", "compression", "prompt_echo"})
 
 
@@ -358,6 +366,34 @@ class LiveTranscriber:
             )
         )
 
+    async def _fill_tail(self, job: _Job, words: tuple[Word, ...]) -> tuple[Word, ...]:
+        """Decode again the speech after the last word when the decoder stopped early.
+
+        Whisper sometimes ends a long window before its speech does (tiny.en does on long
+        utterances); the rest of what was said must not be lost, so the audio from the last
+        decoded word to the end of speech is decoded on its own and its words appended.
+        """
+        for _ in range(_TAIL_DECODES_MAX):
+            if not words:
+                break  # nothing heard at all: not a decoder that stopped early
+            last = words[-1].end
+            if job.speech_end / SAMPLE_RATE - last <= _TAIL_GAP_S:
+                break
+            start = max(job.start, int((last - _TAIL_OVERLAP_S) * SAMPLE_RATE))
+            audio = job.audio[start - job.start :]
+            if audio.size < SAMPLE_RATE // 2:
+                break
+            self.stats.tail_decodes += 1
+            tail = await self._transcribe(replace(job, start=start, audio=audio))
+            # Words of the overlap that are already there end before `last` (by their middle).
+            new = tuple(w for w in tail if (w.start + w.end) / 2 >= last)
+            if new and words and word_key(new[0].text) == word_key(words[-1].text):
+                new = new[1:]
+            if not new or new[-1].end <= last:
+                break
+            words = words + new
+        return words
+
     async def _final(self, job: _Job) -> None:
         state = self._states.pop(job.utterance_id, None) or _UtteranceState(
             job.utterance_id, job.start
@@ -369,6 +405,7 @@ class LiveTranscriber:
             self.stats.reused_finals += 1
         else:
             words = await self._transcribe(job)
+        words = await self._fill_tail(job, words)
         state.agreement.finish(words)
         committed = state.agreement.committed
         text = join_words(committed)
