@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -95,7 +94,8 @@ def card_text(doc: dict[str, Any]) -> str:
                 )
                 if v[k] is not None
             ]
-            lines.append(f"  vitals {v['time'] or ''}: ".replace("  :", ":") + ", ".join(shown))
+            when = f" {v['time']}" if v["time"] else ""
+            lines.append(f"  vitals{when}: " + ", ".join(shown))
         for f in cas["fluids"]:
             lines.append(
                 "  fluid: "
@@ -105,9 +105,11 @@ def card_text(doc: dict[str, Any]) -> str:
             lines.append(
                 "  med: " + " ".join(str(m[k]) for k in ("name", "dose", "route", "time") if m[k])
             )
+        if cas.get("march"):
+            lines.append("  MARCH-PAWS: " + ", ".join(f"{k} {v}" for k, v in cas["march"].items()))
         for p in cas.get("prompts", []):
             deadline = f" (by {p['deadline']})" if p.get("deadline") else ""
-            lines.append(f"  PROMPT {p['rule']}: {p['text']}{deadline}")
+            lines.append(f"  PROMPT {p['rule']} [{p['severity']}]: {p['text']}{deadline}")
     return "\n".join(lines)
 
 
@@ -118,7 +120,7 @@ class RunView(LiveView):
         super().__init__(out)
         self.incident = incident
         self.quiet = quiet
-        self.on_facts: Callable[[list[Fact]], None] | None = None
+        self.shown: set[tuple[str, str, str | None]] = set()
 
     def show(self, event: LiveTranscript) -> None:
         """Show an event; a final is analysed and stored before anything is printed."""
@@ -132,6 +134,14 @@ class RunView(LiveView):
         super().show(event)
         for fact in facts:
             self.out.write(f"    + [{fact.casualty}] {fact.kind}: {_fact_text(fact)}\n")
+        for label, prompts in self.incident.prompts().items():
+            for p in prompts:
+                key = (label, p.rule, p.deadline)
+                if key in self.shown:
+                    continue
+                self.shown.add(key)
+                deadline = f" (by {p.deadline})" if p.deadline else ""
+                self.out.write(f"    ! [{label}] {p.rule} {p.title}{deadline}\n")
         self.out.flush()
 
 

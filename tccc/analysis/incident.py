@@ -12,7 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 from tccc.analysis.analyzer import SCENE, SessionAnalyzer, UtteranceText, _Casualty
+from tccc.analysis.clock import SessionClock
+from tccc.analysis.march import march_status
 from tccc.analysis.record import CasualtyRecord, fold
+from tccc.analysis.rules import Prompt, evaluate
 from tccc.events import Fact, LiveTranscript, NormalisedText
 from tccc.reports.export import export_document
 from tccc.store.casualty_log import CasualtyLog
@@ -79,10 +82,52 @@ class Incident:
         """The current casualty records (a fold over every fact so far)."""
         return fold(self.analyzer.facts)
 
+    @property
+    def now_s(self) -> float:
+        """Session time now: the end of the latest utterance analysed."""
+        return max((f.session_s for f in self.analyzer.facts), default=self.time_offset_s)
+
+    def prompts(self, now_s: float | None = None) -> dict[str, list[Prompt]]:
+        """Decision-support prompts per casualty at session time `now_s` (default: now)."""
+        records = self.records()
+        clock = SessionClock.from_facts(self.analyzer.facts)
+        scene = records.get(SCENE)
+        when = self.now_s if now_s is None else now_s
+        return {
+            label: evaluate(record, when, clock, scene=scene)
+            for label, record in records.items()
+            if label != SCENE
+        }
+
     def document(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The DD 1380 export of the session."""
+        """The DD 1380 export of the session, with prompts and MARCH-PAWS status."""
         session = {"id": self.session_id} | (extra or {})
-        return export_document(self.records(), session=session)
+        records = self.records()
+        doc = export_document(records, session=session)
+        prompts = self.prompts()
+        scene = records.get(SCENE)
+        for cas in doc["casualties"]:
+            record = records.get(cas["label"])
+            if record is None:
+                continue
+            cas["prompts"] = [prompt_json(p) for p in prompts.get(cas["label"], [])]
+            cas["march"] = march_status(record, scene=scene)
+        return doc
+
+
+def prompt_json(prompt: Prompt) -> dict[str, Any]:
+    """A prompt as the export carries it (its trigger evidence as utterance spans)."""
+    return {
+        "rule": prompt.rule,
+        "title": prompt.title,
+        "text": prompt.text,
+        "deadline": prompt.deadline,
+        "severity": prompt.severity,
+        "triggers": [
+            {"utterance_id": e.utterance_id, "start": e.start, "end": e.end, "text": e.text}
+            for e in prompt.triggers
+        ],
+    }
 
 
 def restore(analyzer: SessionAnalyzer, facts: list[Fact]) -> None:
