@@ -9,23 +9,25 @@ goes through, and the evidence of every fact (utterance, span, raw text, audio t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tccc.analysis.evidence import UtteranceText, evidence
 from tccc.analysis.extractors import (
     Extractor,
     Found,
-    devices,
     evacuation,
     identity,
     injuries,
+    limb_row,
     mechanism,
-    tourniquets,
 )
+from tccc.analysis.interventions import devices, tourniquets
 from tccc.analysis.lexicon import Lexicon, load_lexicon
-from tccc.analysis.measures import access, burns, fluids, medications, vitals
+from tccc.analysis.measures import access, burns, fluids, medications, valid_vital, vitals
 from tccc.analysis.text import Span, sentences
-from tccc.events import Evidence, Fact, NormalisedText, Scalar, Word
+from tccc.events import Fact, Scalar
+
+__all__ = ["EXTRACTORS", "SCENE", "SessionAnalyzer", "UtteranceText", "evidence"]
 
 EXTRACTORS: tuple[Extractor, ...] = (
     identity,
@@ -47,28 +49,46 @@ SCENE = "*"
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 _CASUALTY = re.compile(
-    r"\b(?:(?:casualty|patient|cas)\s+(?:number\s+|#\s*)?(\d{1,2})\b|(first|second|third|fourth|fifth|sixth)\s+(?:casualty|patient)\b)",
+    r"\b(?:(?:casualty|patient|cas)\s+(?:number\s+|#\s*)?(\d{1,2})\b"
+    r"|(first|second|third|fourth|fifth|sixth)\s+(?:casualty|patient)\b)",
     re.I,
 )
-_BACK_TO = re.compile(r"\b(?:back\s+to|now|switching\s+to|moving\s+to|on\s+to)\s+([A-Z][a-z'-]+)\b")
+# A casualty's name after a cue word or opening a clause: "Back to Miller", "now Ortiz",
+# "Diaz is urgent, Chen is priority" (cue words in any case, the name capitalised).
+_BACK_TO = re.compile(
+    r"(?:\b(?:back\s+to|now|switching\s+to|moving\s+(?:on\s+)?to|on\s+to|over\s+to)\s+"
+    r"|^|,\s+|\b(?i:and)\s+)([A-Z][a-z'-]+?)(?:'s)?\b"
+)
+# "Casualty RM4417": a casualty named by battle roster number.
+_BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z]{2}\d{4})\b")
 _MANY = re.compile(r"\b(\d{1,2})\s+(?:casualties|patients|wounded)\b", re.I)
-_CORRECTION = re.compile(r"\b(?:correction|correcting|i\s+mean|sorry)\b", re.I)
-_MAKE_THAT = re.compile(r"\bmake\s+(?:that|it)\s+(\d{1,3}(?:/\d{2,3})?)\b", re.I)
+_CORRECTION = re.compile(r"\b(?:correction|correcting|i\s+mean|sorry|make\s+(?:that|it))\b", re.I)
+# A bare value after "make that" or "correction" corrects the fact just stated.
+_MAKE_THAT = re.compile(
+    r"\b(?:make\s+(?:that|it)|correction|i\s+mean|sorry)[,:]?\s+(?:it's\s+|it\s+was\s+)?"
+    r"(\d{1,4}(?:\.\d+)?(?:/\d{2,3})?)"
+    r"(?:\s*(mg|g|mcg|ml|l|units?)\b)?(?![/%\w])"
+    r"(?!\s*(?:%|percent|meters?|m\b|minutes?|min\b|cm|inch|ga\b|gauge|casualt))",
+    re.I,
+)
 _SCRATCH = re.compile(
     r"\b(?:scratch\s+that|disregard(?:\s+that|\s+last)?|strike\s+that|cancel\s+that)\b", re.I
 )
+_RESTATED = frozenset({"medication", "fluid", "tourniquet"})
+_TIMED = frozenset({"medication", "fluid", "tourniquet", "breathing"})
+_HHMM = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
 
 
 @dataclass(frozen=True)
-class UtteranceText:
-    """What the analyzer needs of one final transcript."""
+class _Cue:
+    """Something said in a sentence that acts on the session rather than stating a fact."""
 
-    utterance_id: int
-    text: NormalisedText
-    words: tuple[Word, ...] = ()
-    """Recognised words with session times (empty for text input)."""
-    session_s: float = 0.0
-    """Session time at the end of the utterance."""
+    start: int
+    end: int
+    action: str
+    """switch (to `label`), roster (a casualty named by `label`), scratch or make."""
+    label: str = ""
+    match: re.Match[str] | None = None
 
 
 @dataclass
@@ -92,8 +112,7 @@ class SessionAnalyzer:
     def analyze(self, utterance: UtteranceText) -> list[Fact]:
         """Facts stated in one utterance (also appended to `facts`)."""
         out: list[Fact] = []
-        text = utterance.text.text
-        for sentence in sentences(text):
+        for sentence in sentences(utterance.text.text):
             out.extend(self._sentence(utterance, sentence))
         return out
 
@@ -104,104 +123,161 @@ class SessionAnalyzer:
         for extract in EXTRACTORS:
             found.extend(extract(sentence, self.lexicon))
         found.sort(key=lambda f: f.start)
-        cues = self._casualty_cues(sentence, found)
-        many = _MANY.search(sentence.text)
+        cues = self._cues(sentence, found)
+        many = _MANY.search(sentence.text) is not None
         correcting = _CORRECTION.search(sentence.text)
+        corrects_from = sentence.start + correcting.start() if correcting else None
+        # Cues act where they are said: before the findings that follow them.
+        events: list[tuple[int, int, _Cue | Found]] = [(c.start, 0, c) for c in cues]
+        events += [(f.start, 1, f) for f in found]
+        events.sort(key=lambda e: (e[0], e[1]))
         out: list[Fact] = []
-        scratch = _SCRATCH.search(sentence.text)
-        if scratch and not found:
-            retract = self._retract(utt, sentence, scratch)
-            return [retract] if retract else []
-        make = _MAKE_THAT.search(sentence.text)
-        if make and not [f for f in found if f.kind == "vital"]:
-            fact = self._make_that(utt, sentence, make)
-            return [fact] if fact else []
-        cue_i = 0
-        for f in found:
-            while cue_i < len(cues) and cues[cue_i][0] <= f.start:
-                self._switch(cues[cue_i][1], utt, cues[cue_i][2])
-                cue_i += 1
-            if f.kind == "identity" and f.data["field"] == "battle_roster":
-                self._roster(str(f.data["value"]))
-            casualty = self._casualty_for(f, many is not None)
+        for _, _, item in events:
+            if isinstance(item, _Cue):
+                out.extend(self._cue(utt, item))
+                continue
+            if item.kind == "identity" and item.data["field"] == "battle_roster":
+                self._roster(str(item.data["value"]), correcting=corrects_from is not None)
+            casualty = self._casualty_for(item, many)
             replaces = None
-            if correcting and correcting.start() < f.start - sentence.start:
-                replaces = self._latest_same(casualty, f)
-            fact = self._emit(utt, f, casualty, replaces)
+            if corrects_from is not None and corrects_from < item.start:
+                replaces = self._latest_same(casualty, item, utt, before=corrects_from)
+            fact = self._emit(utt, item, casualty, replaces)
             if fact is not None:
                 out.append(fact)
-        while cue_i < len(cues):
-            self._switch(cues[cue_i][1], utt, cues[cue_i][2])
-            cue_i += 1
         return out
 
-    def _casualty_cues(self, sentence: Span, found: list[Found]) -> list[tuple[int, str, Span]]:
-        cues: list[tuple[int, str, Span]] = []
+    def _cues(self, sentence: Span, found: list[Found]) -> list[_Cue]:
+        at = sentence.start
+        cues: list[_Cue] = []
         for m in _CASUALTY.finditer(sentence.text):
-            label = m.group(1) or str(_ORDINALS[m.group(2).lower()])
-            cues.append(
-                (
-                    sentence.start + m.start(),
-                    str(int(label)),
-                    Span(m.group(0), sentence.start + m.start()),
-                )
-            )
+            label = str(int(m.group(1))) if m.group(1) else str(_ORDINALS[m.group(2).lower()])
+            cues.append(_Cue(at + m.start(), at + m.end(), "switch", label))
+        for m in _BY_ROSTER.finditer(sentence.text):
+            cues.append(_Cue(at + m.start(), at + m.end(), "roster", m.group(1)))
         for m in _BACK_TO.finditer(sentence.text):
-            name = m.group(1).lower()
-            for c in self.casualties.values():
-                if c.name and c.name.lower() == name:
-                    cues.append(
-                        (
-                            sentence.start + m.start(),
-                            c.label,
-                            Span(m.group(0), sentence.start + m.start()),
-                        )
-                    )
-        cues.sort(key=lambda c: c[0])
+            named = [c for c in self.casualties.values() if c.name == m.group(1)]
+            if named:
+                cues.append(_Cue(at + m.start(1), at + m.end(), "switch", named[0].label))
+        for m in _SCRATCH.finditer(sentence.text):
+            cues.append(_Cue(at + m.start(), at + m.end(), "scratch"))
+        for m in _MAKE_THAT.finditer(sentence.text):
+            # "make that pulse 102" states a finding: it is a correction, not a bare value.
+            if not any(f.start >= at + m.start() for f in found):
+                cues.append(_Cue(at + m.start(), at + m.end(), "make", match=m))
         return cues
 
-    def _switch(self, label: str, utt: UtteranceText, span: Span) -> None:
+    def _cue(self, utt: UtteranceText, cue: _Cue) -> list[Fact]:
+        if cue.action == "switch":
+            self._switch(cue.label)
+            return []
+        if cue.action == "roster":
+            return self._roster_cue(utt, cue)
+        fact = self._retract(utt, cue) if cue.action == "scratch" else self._make_that(utt, cue)
+        return [fact] if fact else []
+
+    # -- casualties ----------------------------------------------------------------------------
+
+    def _switch(self, label: str) -> None:
         self.current = label
         self.casualties.setdefault(label, _Casualty(label))
 
-    def _roster(self, roster: str) -> None:
-        """A roster number names the current casualty, or switches to the one that has it."""
+    def _roster_cue(self, utt: UtteranceText, cue: _Cue) -> list[Fact]:
+        """Switch to the casualty with the roster said ("casualty RM4417"), or start one
+        labelled with it (the export matches casualties by roster number)."""
+        known = next((c for c in self.casualties.values() if c.roster == cue.label), None)
+        if known is not None:
+            self._switch(known.label)
+            return []
+        self._switch(cue.label)
+        self.casualties[cue.label].roster = cue.label
+        data: dict[str, Scalar] = {"field": "battle_roster", "value": cue.label}
+        return [self._append(utt, "identity", cue.label, data, cue.start, cue.end)]
+
+    def _roster(self, roster: str, *, correcting: bool) -> None:
+        """A roster number names the current casualty, switches to the one that has it, or
+        (when the current casualty already has another) starts a new casualty."""
         for c in self.casualties.values():
             if c.roster == roster:
                 self.current = c.label
                 return
         label = self.current or "1"
-        self.casualties.setdefault(label, _Casualty(label))
-        if self.casualties[label].roster is None:
-            self.casualties[label].roster = roster
+        known = self.casualties.setdefault(label, _Casualty(label))
+        if known.roster is not None and not correcting:
+            label = roster
+            self._switch(label)
+        self.current = label
+        self.casualties[label].roster = roster
 
     def _casualty_for(self, f: Found, many: bool) -> str:
-        if f.kind == "mechanism" and (many or self.current is None):
+        if f.kind in ("mechanism", "time_of_injury") and (many or self.current is None):
             return SCENE
         if self.current is None:
-            self.current = "1"
-            self.casualties.setdefault("1", _Casualty("1"))
+            self._switch("1")
+        assert self.current is not None
         if f.kind == "identity" and f.data["field"] == "last_name":
             self.casualties[self.current].name = str(f.data["value"])
         return self.current
 
-    def _latest_same(self, casualty: str, f: Found) -> int | None:
-        for fact in reversed(self.facts):
-            if fact.casualty != casualty or fact.kind != f.kind:
-                continue
-            if f.kind == "vital" and fact.data.get("sign") != f.data.get("sign"):
-                continue
-            if f.kind == "identity" and fact.data.get("field") != f.data.get("field"):
-                continue
-            if f.kind == "medication" and fact.data.get("name") != f.data.get("name"):
-                continue
-            return fact.id
+    # -- corrections ---------------------------------------------------------------------------
+
+    def _active(self) -> list[Fact]:
+        """Facts still standing, oldest first (not retracted, replaced, or retractions)."""
+        gone = {int(str(f.data["fact"])) for f in self.facts if f.kind == "retract"}
+        gone |= {f.replaces for f in self.facts if f.replaces is not None and f.id not in gone}
+        return [f for f in self.facts if f.id not in gone and f.kind not in ("retract", "casualty")]
+
+    def _latest_same(
+        self, casualty: str, f: Found, utt: UtteranceText, *, before: int
+    ) -> int | None:
+        """The latest standing fact of the same kind said before offset `before` of this
+        utterance (not one stated after the word "correction")."""
+        same_field = {"vital": "sign", "identity": "field"}.get(f.kind)
+        candidates = [
+            x
+            for x in reversed(self._active())
+            if (x.evidence.utterance_id != utt.utterance_id or x.evidence.end <= before)
+            and x.casualty == casualty
+            and x.kind == f.kind
+            and (same_field is None or x.data.get(same_field) == f.data.get(same_field))
+        ]
+        if f.kind == "medication":
+            # "Correction, ketamine 25 mg" replaces the ketamine; a new name the last drug.
+            named = [x for x in candidates if x.data.get("name") == f.data.get("name")]
+            candidates = named or candidates
+        return candidates[0].id if candidates else None
+
+    def _retract(self, utt: UtteranceText, cue: _Cue) -> Fact | None:
+        """Withdraw the latest fact still standing ("scratch that")."""
+        active = self._active()
+        if not active:
+            return None
+        target = active[-1]
+        data: dict[str, Scalar] = {"fact": target.id}
+        return self._append(utt, "retract", target.casualty, data, cue.start, cue.end)
+
+    def _make_that(self, utt: UtteranceText, cue: _Cue) -> Fact | None:
+        """Give the fact just stated the value of "make that 110" (a vital's value, a
+        drug's dose, a fluid's volume or a time), replacing it."""
+        assert cue.match is not None
+        raw, unit = cue.match.group(1), (cue.match.group(2) or "").lower()
+        for target in reversed(self._active()[-3:]):
+            data = _revalue(target, raw, unit)
+            if data is not None:
+                return self._append(
+                    utt, target.kind, target.casualty, data, cue.start, cue.end, target.id
+                )
         return None
+
+    # -- facts ---------------------------------------------------------------------------------
 
     def _emit(
         self, utt: UtteranceText, f: Found, casualty: str, replaces: int | None
     ) -> Fact | None:
         data = dict(f.data)
+        subject = data.pop("subject", None)
+        if subject is not None and not any(c.name == subject for c in self.casualties.values()):
+            return None  # "Bleeding is urgent": the word before is no casualty's name
         if f.kind == "access":
             self.access_route[casualty] = str(data["route"])
         if f.kind in ("medication", "fluid") and data.get("route") is None:
@@ -209,35 +285,36 @@ class SessionAnalyzer:
             route = self.access_route.get(casualty)
             if route and (f.kind == "fluid" or data.get("name") in ("TXA", "Calcium")):
                 data["route"] = route
-        if (
-            f.kind == "tourniquet"
-            and data.pop("above_previous", False)
-            and data.get("limb") is None
-        ):
-            previous = next(
-                (
-                    x
-                    for x in reversed(self.facts)
-                    if x.kind == "tourniquet" and x.casualty == casualty
-                ),
-                None,
-            )
-            if previous is not None:
-                data["limb"] = previous.data.get("limb")
-                data["category"] = previous.data.get("category")
-        elif f.kind == "tourniquet":
-            data.pop("above_previous", None)
-        if f.kind == "tourniquet" and data.get("limb") is None:
-            data["limb"] = self._limb_from_injury(casualty)
-        if self._duplicate(casualty, f.kind, data, utt):
+        if f.kind == "tourniquet":
+            above = data.pop("above_previous", False)
+            if above and data.get("limb") is None:
+                previous = next(
+                    (
+                        x
+                        for x in reversed(self._active())
+                        if x.kind == f.kind and x.casualty == casualty
+                    ),
+                    None,
+                )
+                if previous is not None:
+                    data["limb"] = previous.data.get("limb")
+                    data["category"] = previous.data.get("category")
+            if data.get("limb") is None:
+                data["limb"] = self._limb_from_injury(casualty)
+        if replaces is not None and f.kind in _RESTATED:
+            # "Correction, TXA 1 g" restates the drug: what it leaves out stays as it was.
+            old = next(x for x in self.facts if x.id == replaces)
+            if old.data.get("name") == data.get("name"):
+                for key, value in old.data.items():
+                    if data.get(key) is None:
+                        data[key] = value
+        if self._duplicate(casualty, f, data, utt):
             return None
         return self._append(utt, f.kind, casualty, data, f.start, f.end, replaces)
 
     def _limb_from_injury(self, casualty: str) -> Scalar:
         # "Frag wound to the left upper arm, applied a CAT": the tourniquet goes on that limb.
-        from tccc.analysis.extractors import limb_row
-
-        for fact in reversed(self.facts):
+        for fact in reversed(self._active()):
             if fact.casualty == casualty and fact.kind == "injury":
                 site = str(fact.data["site"])
                 m = self.lexicon.region_pattern.search(site)
@@ -246,15 +323,23 @@ class SessionAnalyzer:
         return None
 
     def _duplicate(
-        self, casualty: str, kind: str, data: dict[str, Scalar], utt: UtteranceText
+        self, casualty: str, f: Found, data: dict[str, Scalar], utt: UtteranceText
     ) -> bool:
-        """The same finding said twice in one utterance is one fact."""
+        """The same finding said twice in one utterance is one fact; several from one span
+        ("2 CATs on the left thigh") are several. Across utterances a wound, a line, or a
+        device or drug given at the same stated time is the same one said again (a hand-off
+        summary); a vital sign said again is a new reading."""
+        again = f.kind in ("injury", "access") or (
+            f.kind in _TIMED and data.get("time") is not None
+        )
         return any(
             x.casualty == casualty
-            and x.kind == kind
+            and x.kind == f.kind
             and x.data == data
-            and x.evidence.utterance_id == utt.utterance_id
-            for x in self.facts
+            and (again or x.evidence.utterance_id == utt.utterance_id)
+            and (x.evidence.utterance_id, x.evidence.start, x.evidence.end)
+            != (utt.utterance_id, f.start, f.end)
+            for x in self._active()
         )
 
     def _append(
@@ -280,64 +365,35 @@ class SessionAnalyzer:
         self.facts.append(fact)
         return fact
 
-    def _retract(self, utt: UtteranceText, sentence: Span, m: re.Match[str]) -> Fact | None:
-        target = next((f for f in reversed(self.facts) if f.kind != "retract"), None)
-        if target is None:
+
+def _revalue(target: Fact, raw: str, unit: str) -> dict[str, Scalar] | None:
+    """The target's data with the value of "make that RAW UNIT", or None if it does not fit."""
+    data = dict(target.data)
+    if _HHMM.fullmatch(raw) and not unit:
+        if "time" not in data:
             return None
-        start = sentence.start + m.start()
-        return self._append(
-            utt, "retract", target.casualty, {"fact": target.id}, start, sentence.start + m.end()
+        data["time"] = raw
+    elif target.kind == "vital" and not unit:
+        sign = str(data["sign"])
+        if sign == "bp" and "/" in raw:
+            systolic, diastolic = (int(x) for x in raw.split("/"))
+            if not diastolic < systolic:
+                return None
+            data["value"] = raw
+        elif sign != "bp" and raw.isdigit() and valid_vital(sign, int(raw)):
+            data["value"] = int(raw)
+        else:
+            return None
+    elif target.kind == "medication" and unit not in ("ml", "l") and "/" not in raw:
+        old = str(data.get("dose") or "").split()
+        if not unit and len(old) != 2:
+            return None
+        unit = {"g": "g", "mg": "mg", "mcg": "mcg", "unit": "units", "units": "units"}.get(
+            unit, old[-1] if old else unit
         )
-
-    def _make_that(self, utt: UtteranceText, sentence: Span, m: re.Match[str]) -> Fact | None:
-        """'make that 102': the latest vital said gets the new value."""
-        target = next((f for f in reversed(self.facts) if f.kind == "vital"), None)
-        if target is None:
-            return None
-        raw = m.group(1)
-        sign = str(target.data["sign"])
-        if (sign == "bp") != ("/" in raw):
-            return None
-        data = dict(target.data)
-        data["value"] = raw if sign == "bp" else int(raw)
-        start = sentence.start + m.start()
-        return self._append(
-            utt, "vital", target.casualty, data, start, sentence.start + m.end(), target.id
-        )
-
-
-def evidence(utt: UtteranceText, start: int, end: int) -> Evidence:
-    """Evidence for `text[start:end]` of an utterance: raw text and audio time range."""
-    norm = utt.text
-    raw_start, raw_end = norm.raw_span(start, end)
-    audio = _audio_range(norm.raw, utt.words, raw_start, raw_end)
-    return Evidence(
-        utterance_id=utt.utterance_id,
-        start=start,
-        end=end,
-        text=norm.text[start:end],
-        raw=norm.raw[raw_start:raw_end],
-        audio_start=audio[0] if audio else None,
-        audio_end=audio[1] if audio else None,
-    )
-
-
-def _audio_range(
-    raw: str, words: Sequence[Word], start: int, end: int
-) -> tuple[float, float] | None:
-    """Session time of the words that overlap raw[start:end] (words appear in raw in order)."""
-    if not words:
+        data["dose"] = f"{raw} {unit}"
+    elif target.kind == "fluid" and unit in ("", "ml", "l") and "/" not in raw:
+        data["volume_ml"] = int(float(raw) * (1000 if unit == "l" else 1))
+    else:
         return None
-    pos = 0
-    hits: list[Word] = []
-    for w in words:
-        token = w.text.strip()
-        at = raw.find(token, pos) if token else -1
-        if at < 0:
-            continue
-        pos = at + len(token)
-        if at < end and pos > start:
-            hits.append(w)
-    if not hits:
-        return None
-    return hits[0].start, hits[-1].end
+    return data

@@ -34,9 +34,17 @@ _SIDE = re.compile(r"\b(left|right|both|bilateral)\b", re.IGNORECASE)
 _NUMBER = r"(\d{1,3})"
 
 
-def _side_before(text: str) -> str | None:
+def side_before(text: str) -> str | None:
+    """The last side word (left, right, both, bilateral) in text, lower case."""
     found = _SIDE.findall(text)
     return found[-1].lower() if found else None
+
+
+_SIDE_LEAD = re.compile(
+    r"\b(?:left|right|both|bilateral)\s+(?:(?:upper|lower|side|front|back|inner|outer|anterior"
+    r"|posterior|lateral|medial|mid|proximal|distal|of|the|his|her)\s+){0,4}$",
+    re.I,
+)
 
 
 def site_at(clause: Span, lex: Lexicon, start: int = 0) -> tuple[str, str, int, int] | None:
@@ -46,12 +54,10 @@ def site_at(clause: Span, lex: Lexicon, start: int = 0) -> tuple[str, str, int, 
     if m is None:
         return None
     region = m.group(0).lower()
-    # The side is the nearest side word in the few words before the region.
-    window = clause.text[max(rel, m.start() - 40) : m.start()]
-    side = _side_before(window)
-    begin = m.start()
-    if side:
-        begin = window.lower().rfind(side) + max(rel, m.start() - 40)
+    # The side is said right before the region, maybe with a few words of position between
+    # ("left upper arm", "right side of the skull"); a side further back belongs elsewhere.
+    lead = _SIDE_LEAD.search(clause.text[rel : m.start()])
+    begin = rel + lead.start() if lead else m.start()
     tail = re.match(
         r"\s+(?:below|above)\s+the\s+(?:knee|elbow)|\s+of\s+the\s+(?:skull|head|torso)",
         clause.text[m.end() :],
@@ -68,7 +74,7 @@ def limb_row(site: str, row: str) -> str | None:
         return "Junctional"
     if row not in ("Arm", "Leg"):
         return None
-    side = _side_before(site)
+    side = side_before(site)
     if side == "left":
         return f"L {row}"
     if side == "right":
@@ -76,20 +82,38 @@ def limb_row(site: str, row: str) -> str | None:
     return None
 
 
-def _clock(found: list[ClockTime], after: int) -> ClockTime | None:
+def clock_after(found: list[ClockTime], after: int) -> ClockTime | None:
+    """The first of the times that starts at or after offset `after`."""
     return next((t for t in found if t.start >= after), None)
 
 
 # --- identity and evacuation --------------------------------------------------------------------
 
-_NAME = re.compile(r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)?)")
+# One or two capitalised words after a rank; a second that names a unit ("Ortiz Alpha
+# Company") is not part of the name.
+_NAME = re.compile(
+    r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+(?![a-z'’-])"
+    r"(?!\s+(?i:company|platoon|squad|battalion|troop|battery)\b))?)"
+)
 _ROSTER = re.compile(
     r"\b(?:battle\s+)?roster(?:\s+(?:number|no\.?|#))?\s+(?:is\s+)?([A-Z]{2}\d{4})\b", re.I
 )
-_LAST4 = re.compile(r"\blast\s+(?:4|four)\s+(?:is\s+)?(\d{4})\b", re.I)
+# "last 4 is 1234"; "last 46621" is how the normaliser joins "last four six six two one".
+_LAST4 = re.compile(r"\blast\s+(?:(?:4|four)\s+(?:is\s+)?(\d{4})|4(\d{4}))\b", re.I)
 _ALLERGY = re.compile(r"\ballergic\s+to\s+([a-z][\w-]*(?:\s+and\s+[a-z][\w-]*)?)", re.I)
+_NO_ALLERGY = re.compile(
+    r"\ballerg(?:ies|y)\s*[:,-]?\s*(?:none|nil|negative|nkda)\b"
+    r"|\bnot\s+allergic\s+to\s+(?:anything|any\s+\w+)",
+    re.I,
+)
+# "Charlie Company", "1st Platoon"; a phonetic-alphabet letter in any case ("bravo company").
+_PHONETIC = (
+    "alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliet|kilo|lima|mike|november"
+    "|oscar|papa|quebec|romeo|sierra|tango|uniform|victor|whiskey|x-ray|xray|yankee|zulu"
+)
 _UNIT = re.compile(
-    r"\b([A-Z][a-z]+|\d+(?:st|nd|rd|th))\s+(Company|Platoon|Squad|Battalion|Troop|Battery)\b"
+    rf"\b([A-Z][a-z]+|(?i:{_PHONETIC})|\d+(?:st|nd|rd|th))\s+"
+    r"((?i:company|platoon|squad|battalion|troop|battery))\b"
 )
 _WEIGHT = re.compile(
     r"\b(?:about|around|roughly|weighs)?\s*(\d{2,3})\s*(?:kg|kilos|kilograms)\b", re.I
@@ -145,14 +169,20 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
         )
     for m in _LAST4.finditer(text):
         out.append(
-            _at(sentence, "identity", {"field": "last4", "value": m.group(1)}, m.start(), m.end())
+            _at(
+                sentence,
+                "identity",
+                {"field": "last4", "value": m.group(1) or m.group(2)},
+                m.start(),
+                m.end(),
+            )
         )
     for m in _UNIT.finditer(text):
         out.append(
             _at(
                 sentence,
                 "identity",
-                {"field": "unit", "value": f"{m.group(1)} {m.group(2)}"},
+                {"field": "unit", "value": f"{_capital(m.group(1))} {_capital(m.group(2))}"},
                 m.start(),
                 m.end(),
             )
@@ -161,21 +191,19 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
         out.append(
             _at(sentence, "identity", {"field": "service", "value": service}, m.start(), m.end())
         )
-    for m in lex.nkda.finditer(text):
+    nkda = [*lex.nkda.finditer(text), *_NO_ALLERGY.finditer(text)]
+    for m in sorted(nkda, key=lambda m: m.start())[:1]:
         out.append(
             _at(sentence, "identity", {"field": "allergies", "value": "NKDA"}, m.start(), m.end())
         )
     for m in _ALLERGY.finditer(text):
-        if not _negated_in(sentence, m.start(), m.end()):
-            out.append(
-                _at(
-                    sentence,
-                    "identity",
-                    {"field": "allergies", "value": m.group(1).lower()},
-                    m.start(),
-                    m.end(),
-                )
-            )
+        value = m.group(1).lower()
+        if value in ("anything", "any", "nothing", "none") or _negated_in(
+            sentence, m.start(), m.end()
+        ):
+            continue  # "not allergic to anything" is NKDA (above); a question is nothing
+        data: dict[str, Scalar] = {"field": "allergies", "value": value}
+        out.append(_at(sentence, "identity", data, m.start(), m.end()))
     for m in _WEIGHT.finditer(text):
         out.append(
             _at(
@@ -192,20 +220,35 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
 _EVAC_CONTEXT = re.compile(r"\b(?:evac|evacuation|medevac|casevac|category|cat)\b", re.I)
 
 
+# Words that may stand around an evacuation category said on its own: "casualty 2 routine",
+# "he is urgent surgical", "this one gets priority".
+_EVAC_FILLER = re.compile(
+    r"\b(?:casualty|patient|cas)\s+(?:\d+|[A-Z]{2}\d{4})\b"
+    r"|\b(?:he|she|this|that|one|patient|casualty|gets|get|is|a|an|as|and|also|now|evac|for)\b"
+    r"|'s\b",
+    re.I,
+)
+
+
 def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
-    """Evacuation category: "requesting urgent evac", or the word alone as a sentence."""
+    """Evacuation category: "requesting urgent evac", or the word alone in its clause, maybe
+    with a name ("Diaz is urgent surgical": `subject`, kept only if a casualty has it)."""
     out: list[Found] = []
     for clause in clauses(sentence):
-        rest = re.sub(
-            r"\b(?:casualty|cas)\s+\d+\b|\b(?:gets|get|is|a|an|evac|for)\b",
-            "",
-            clause.text,
-            flags=re.I,
-        )
-        alone = len(re.findall(r"\w+", rest)) <= 2
         for name, m in lex.evac.find(clause.text):
-            if alone or _EVAC_CONTEXT.search(clause.text):
-                out.append(_at(clause, "evac", {"category": name}, m.start(), m.end()))
+            if negated(clause, clause.start + m.start(), clause.start + m.end()):
+                continue
+            before = " " + clause.text[: m.start()]
+            if re.search(r"(?<!casualty)(?<!patient)(?<!cas)\s\d+\s+$", before, re.I):
+                continue  # "3 casualties, 2 urgent" counts patients (9-line), names no one
+            rest = clause.text[: m.start()] + " " + clause.text[m.end() :]
+            words = re.findall(r"[\w'-]+", _EVAC_FILLER.sub(" ", rest))
+            data: dict[str, Scalar] = {"category": name}
+            if words and not _EVAC_CONTEXT.search(clause.text):
+                if len(words) > 1 or not re.fullmatch(r"[A-Z][a-z'-]+", words[0]):
+                    continue
+                data["subject"] = words[0]
+            out.append(_at(clause, "evac", data, m.start(), m.end()))
     return out
 
 
@@ -214,28 +257,57 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
 _INJURY_TIME = re.compile(r"\b(?:time\s+of\s+injury|injured\s+at|injury\s+at|wounded\s+at)\b", re.I)
 
 
+# A fall of a vital sign ("BP fell to 80/50") is no fall of the casualty.
+_VITAL_WORD = re.compile(
+    r"\b(?:bp|blood\s+pressure|pressure|sats?|spo2|saturation|pulse|heart\s+rate|hr|resp\w*"
+    r"|rate|gcs|avpu|pain|temp|temperature|etco2)\b",
+    re.I,
+)
+
+
+def about_care(clause: Span, lex: Lexicon) -> bool:
+    """True when a clause names care or a vital sign, so a time in it is not the injury's."""
+    text = clause.text
+    return bool(
+        lex.tourniquet.search(text)
+        or _VITAL_WORD.search(text)
+        or any(
+            choice.find(text)
+            for choice in (
+                lex.tourniquet_types,
+                lex.dressings,
+                lex.airway,
+                lex.breathing,
+                lex.treatments,
+                lex.drugs,
+                lex.fluids,
+                lex.evac,
+            )
+        )
+    )
+
+
 def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
-    """Mechanism of injury boxes; a clock time said with the mechanism is the time of injury."""
+    """Mechanism of injury boxes; a clock time said with the mechanism (in a clause about no
+    care) is the time of injury: "he was shot at 1400", "fell off a roof at 2205"."""
     out: list[Found] = []
     for clause in clauses(sentence):
+        excluded = [(m.start(), m.end()) for m in lex.not_mechanism.finditer(clause.text)]
         for name, m in lex.mechanism.find(clause.text):
             if negated(clause, clause.start + m.start(), clause.start + m.end()):
                 continue
-            out.append(
-                _at(
-                    clause,
-                    "mechanism",
-                    {"value": name, "word": m.group(0).lower()},
-                    m.start(),
-                    m.end(),
-                )
-            )
-            if name == "Fall":
-                t = _clock(times(clause), clause.start)
-                if t:
-                    out.append(Found("time_of_injury", {"time": t.hhmm}, t.start, t.end))
+            if any(s < m.end() and m.start() < e for s, e in excluded):
+                continue  # "a shot of morphine"
+            if name == "Fall" and _VITAL_WORD.search(clause.text):
+                continue
+            data: dict[str, Scalar] = {"value": name, "word": m.group(0).lower()}
+            out.append(_at(clause, "mechanism", data, m.start(), m.end()))
+            said = times(clause)
+            if said and not about_care(clause, lex):
+                first = said[0]
+                out.append(Found("time_of_injury", {"time": first.hhmm}, first.start, first.end))
     for m in _INJURY_TIME.finditer(sentence.text):
-        t = _clock(times(Span(sentence.text[m.end() :], sentence.start + m.end())), 0)
+        t = clock_after(times(Span(sentence.text[m.end() :], sentence.start + m.end())), 0)
         if t is None:
             after = re.match(
                 r"\s*(?:was|is|of)?\s*((?:[01]\d|2[0-3])[0-5]\d)\b", sentence.text[m.end() :]
@@ -248,54 +320,42 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
     return out
 
 
+_LINK = re.compile(
+    r"\s*((?:\w+\s+){0,2}?)(?:to|of|in|on|over|at)\s+(?:the\s+|his\s+|her\s+)?"
+    r"|\s+(?:his|her)\s+"
+)
+_AND = re.compile(r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?")
+_LEVEL = re.compile(r"\s+((?:above|below)\s+the\s+(?:knee|elbow))")
+
+
 def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
     """Wounds with their body site: "gunshot wound to the right thigh", "right foot partial
     amputation", "frag cuts to the face and left hand". Sites of devices are not wounds."""
     out: list[Found] = []
     cls = clauses(sentence)
     for i, clause in enumerate(cls):
+        excluded = [(x.start(), x.end()) for x in lex.not_mechanism.finditer(clause.text)]
         for kind, m in lex.injury.find(clause.text):
             if negated(clause, clause.start + m.start(), clause.start + m.end()):
                 continue
+            if any(a < m.end() and m.start() < b for a, b in excluded):
+                continue  # "a shot of morphine in the thigh"
             after = clause.text[m.end() :]
-            sites: list[tuple[str, int, int]] = []
-            link = re.match(
-                r"\s*(?:\w+\s+){0,2}?(?:to|of|in|on|over|at)\s+(?:the\s+|his\s+|her\s+)?"
-                r"|\s+(?:his|her)\s+",
-                after,
-            )
-            pos = clause.start + m.end() + (link.end() if link else 0)
-            if link:
-                while True:
-                    found = site_at(clause, lex, pos)
-                    if found is None or found[2] - pos > 12:
-                        break
-                    sites.append((found[0], found[2], found[3]))
-                    more = re.match(
-                        r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?",
-                        clause.text[found[3] - clause.start :],
-                    )
-                    if not more:
-                        break
-                    pos = found[3] + more.end()
-            else:
+            sites = _linked_sites(clause, lex, clause.start + m.end())
+            if not sites:
                 # "Right foot partial amputation": the site comes first, right before the wound.
-                before = site_at(clause, lex, clause.start)
-                if (
-                    before
-                    and before[3] <= clause.start + m.start()
-                    and clause.start + m.start() - before[3] <= 3
-                ):
+                before = _site_before(clause, lex, clause.start + m.start())
+                if before:
                     # "Left leg traumatic amputation above the knee": the level follows the wound.
-                    level = re.match(r"\s+((?:above|below)\s+the\s+(?:knee|elbow))", after)
+                    level = _LEVEL.match(after)
                     site = f"{before[0]} {level.group(1).lower()}" if level else before[0]
                     end = clause.start + m.end() + level.end() if level else before[3]
                     sites.append((site, before[2], end))
-                else:
-                    # "traumatic amputation left leg below the knee"
-                    found = site_at(clause, lex, clause.start + m.end())
-                    if found and found[2] - (clause.start + m.end()) <= 2:
-                        sites.append((found[0], found[2], found[3]))
+            if not sites:
+                # "traumatic amputation left leg below the knee"
+                found = site_at(clause, lex, clause.start + m.end())
+                if found and found[2] - (clause.start + m.end()) <= 2:
+                    sites.append((found[0], found[2], found[3]))
             if not sites and kind == "burn" and not after.strip() and i + 1 < len(cls):
                 # "full thickness burns, both arms and the front of the torso": the sites are
                 # listed in the next clause.
@@ -310,126 +370,36 @@ def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
     return out
 
 
-# --- interventions ------------------------------------------------------------------------------
-
-_COUNT = re.compile(r"\b(\d)\s+$")
-_ABOVE_IT = re.compile(r"\b(?:above|below|next to|proximal to)\s+(?:it|the first|that one)\b", re.I)
-
-
-def _anchors(clause: Span, lex: Lexicon) -> list[tuple[str | None, int, int]]:
-    """Each tourniquet mentioned in a clause: (type or None, start, end) relative to the clause.
-    "CAT tourniquet" is one mention; "a CAT ... and a second CAT" are two."""
-    marks: list[tuple[str | None, int, int]] = [
-        (name, m.start(), m.end()) for name, m in lex.tourniquet_types.find(clause.text)
-    ]
-    marks += [(None, m.start(), m.end()) for m in lex.tourniquet.finditer(clause.text)]
-    marks.sort(key=lambda x: x[1])
-    out: list[tuple[str | None, int, int]] = []
-    for name, start, end in marks:
-        if out and start - out[-1][2] <= 1:
-            prev = out[-1]
-            out[-1] = (prev[0] or name, prev[1], end)
-        else:
-            out.append((name, start, end))
-    return out
+def _linked_sites(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, int, int]]:
+    """Sites joined to a wound word ending at `at`: "to the face and left hand"."""
+    link = _LINK.match(clause.text, at - clause.start)
+    if link is None or (link.group(1) and about_care(Span(link.group(1), 0), lex)):
+        return []  # "amputation CAT on the right leg": the site is the tourniquet's
+    sites: list[tuple[str, int, int]] = []
+    pos = clause.start + link.end()
+    while (found := site_at(clause, lex, pos)) is not None and found[2] - pos <= 12:
+        gap = clause.text[pos - clause.start : found[2] - clause.start]
+        if sites and lex.injury.find(gap):
+            break  # "frag to the abdomen and GSW to the neck": another wound
+        sites.append((found[0], found[2], found[3]))
+        more = _AND.match(clause.text, found[3] - clause.start)
+        if not more:
+            break
+        pos = clause.start + more.end()
+    return sites
 
 
-def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
-    """Tourniquets: limb, type, time(s), category; "high and tight"; conversion and removal."""
-    out: list[Found] = []
-    cls = clauses(sentence)
-    used_type_clause = -1
-    for i, clause in enumerate(cls):
-        low = clause.text
-        if lex.converted.search(low) or lex.removed.search(low):
-            action = "removed" if lex.removed.search(low) else "converted"
-            site = site_at(clause, lex, clause.start)
-            t = _clock(times(clause), clause.start)
-            data: dict[str, Scalar] = {"action": action, "time": t.hhmm if t else None}
-            if site:
-                data["limb"] = limb_row(site[0], site[1])
-            out.append(Found("tourniquet_change", data, clause.start, clause.end))
-            continue
-        if i == used_type_clause:
-            continue  # "..., it's a SOFTT-W": the type of the tourniquet just before
-        anchors = _anchors(clause, lex)
-        for j, (kind, a_rel, a_rel_end) in enumerate(anchors):
-            a_start, a_end = clause.start + a_rel, clause.start + a_rel_end
-            seg_end = clause.start + (anchors[j + 1][1] if j + 1 < len(anchors) else len(low))
-            segment = Span(clause.text[a_rel : seg_end - clause.start], a_start)
-            if negated(clause, a_start, a_end):
-                continue
-            if kind is None and i + 1 < len(cls):
-                later = cls[i + 1]
-                t2 = lex.tourniquet_types.find(later.text)
-                if t2 and not lex.tourniquet.search(later.text):
-                    kind = t2[0][0]
-                    used_type_clause = i + 1
-            site = site_at(segment, lex, a_end)
-            limb = limb_row(site[0], site[1]) if site else None
-            category = "Extremity"
-            junctional = lex.junctional.search(low[max(0, a_rel - 14) : a_rel_end])
-            if junctional:
-                limb, category = "Junctional", "Junctional"
-                kind = kind if kind in ("SAM-JT", "JETT", "CROC") else None
-            clock = times(segment)
-            count = _COUNT.search(low[:a_rel])
-            n = max(int(count.group(1)) if count else 1, 1)
-            stamps: list[str | None] = [t.hhmm for t in clock[:n]]
-            if not stamps and j + 1 == len(anchors) and i + 1 < len(cls):
-                t_next = times(cls[i + 1])
-                if t_next and not lex.tourniquet.search(cls[i + 1].text):
-                    stamps = [t_next[0].hhmm]
-            stamps += [None] * (n - len(stamps))
-            for stamp in stamps:
-                data = {
-                    "limb": limb,
-                    "type": kind,
-                    "time": stamp,
-                    "category": category,
-                    "high_and_tight": bool(lex.high_and_tight.search(low)),
-                    "above_previous": bool(_ABOVE_IT.search(segment.text)),
-                }
-                out.append(Found("tourniquet", data, a_start, segment.end))
-    return out
+def _site_before(clause: Span, lex: Lexicon, at: int) -> tuple[str, str, int, int] | None:
+    """The site that ends at most 3 characters before offset `at` ("chest wound")."""
+    pos, last = clause.start, None
+    while (found := site_at(clause, lex, pos)) is not None and found[3] <= at:
+        last, pos = found, found[3]
+    return last if last is not None and at - last[3] <= 3 else None
 
 
-def devices(sentence: Span, lex: Lexicon) -> list[Found]:
-    """Dressings, airway and breathing interventions, other treatments (not negated)."""
-    out: list[Found] = []
-    for clause in clauses(sentence):
-        for kind, choice in (
-            ("dressing", lex.dressings),
-            ("airway", lex.airway),
-            ("breathing", lex.breathing),
-            ("treatment", lex.treatments),
-        ):
-            for name, m in choice.find(clause.text):
-                start, end = clause.start + m.start(), clause.start + m.end()
-                if negated(clause, start, end):
-                    continue
-                data: dict[str, Scalar] = {"value": name}
-                if kind == "dressing" and re.search(r"\bburns?\b", clause.text, re.I):
-                    continue  # burn dressings are not hemorrhage control
-                if kind == "treatment" and name == "Eye-Shield":
-                    side = _side_before(clause.text[m.end() :] + " " + clause.text[: m.start()])
-                    if side not in ("left", "right"):
-                        continue
-                    data["value"] = f"Eye-Shield-{side[0].upper()}"
-                    data["side"] = side
-                    # A rigid eye shield goes over an injured eye (TCCC A2): that eye is a wound.
-                    out.append(Found("injury", {"site": f"{side} eye", "kind": None}, start, end))
-                if kind == "breathing":
-                    side = _side_before(clause.text)
-                    if side:
-                        data["side"] = side
-                    if name == "Chest-Seal":
-                        data["vented"] = bool(re.search(r"\bvented\b", clause.text, re.I))
-                    t = _clock(times(clause), clause.start)
-                    if t:
-                        data["time"] = t.hhmm
-                out.append(Found(kind, data, start, end))
-    return out
+def _capital(word: str) -> str:
+    # Not str.title(): "1st" stays "1st".
+    return word[:1].upper() + word[1:].lower()
 
 
 def _negated_in(sentence: Span, start: int, end: int) -> bool:

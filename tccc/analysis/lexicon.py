@@ -57,6 +57,7 @@ class Lexicon:
 
     version: int
     mechanism: Choice
+    not_mechanism: re.Pattern[str]
     injury: Choice
     regions: Mapping[str, str]
     region_pattern: re.Pattern[str]
@@ -65,8 +66,10 @@ class Lexicon:
     junctional: re.Pattern[str]
     high_and_tight: re.Pattern[str]
     converted: re.Pattern[str]
+    tourniquet_reference: re.Pattern[str]
     removed: re.Pattern[str]
     dressings: Choice
+    packing: re.Pattern[str]
     airway: Choice
     breathing: Choice
     treatments: Choice
@@ -102,6 +105,7 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
     return Lexicon(
         version=int(data.get("version", 1)),
         mechanism=Choice.of(data["mechanism"]),
+        not_mechanism=phrase_pattern(data["not_mechanism"]["phrases"]),
         injury=Choice.of(data["injury"]),
         regions=regions,
         region_pattern=phrase_pattern(regions),
@@ -110,8 +114,10 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
         junctional=phrase_pattern(tq["junctional"]),
         high_and_tight=phrase_pattern(tq["high_and_tight"]),
         converted=phrase_pattern(tq["converted"]),
+        tourniquet_reference=phrase_pattern(tq["reference"]),
         removed=phrase_pattern(tq["removed"]),
         dressings=Choice.of(data["dressings"]),
+        packing=phrase_pattern(data["packing"]["phrases"]),
         airway=Choice.of(data["airway"]),
         breathing=Choice.of(data["breathing"]),
         treatments=Choice.of(data["treatments"]),

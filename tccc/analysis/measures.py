@@ -16,7 +16,7 @@ _FILL = (
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
-    rf"\b(?:{_LOC}\s+)?(?:pulse|heart\s+rate|hr)\b{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
+    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr)\b:?{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
     rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
     re.I,
 )
@@ -25,39 +25,45 @@ _PULSE_QUALITY = re.compile(
     re.I,
 )
 _RESP = re.compile(
-    rf"\b(?:resp(?:iratory)?\s+rate|rr|respirations?|breathing\s+rate|breaths)\b{_FILL}\s+(\d{{1,2}})\b",
+    r"\b(?:resp(?:iratory)?\s+rate|resps?|rr|respirations?|breathing(?:\s+rate)?|breaths)\b:?"
+    rf"{_FILL}\s+(\d{{1,2}})\b(?!\s*(?:l\b|lpm|liters?|%|/|mg|ml))",
     re.I,
 )
 _SPO2 = re.compile(
-    rf"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox)\b{_FILL}\s+(\d{{2,3}})\s*%?",
+    r"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox)\b:?"
+    rf"{_FILL}\s+(\d{{2,3}})\s*%?",
     re.I,
 )
 _BP = re.compile(
-    r"\b(?:bp|blood\s+pressure)\b(?:\s+(?:is|was|of|now))*\s+(\d{2,3})\s*/\s*(\d{2,3})\b", re.I
+    r"\b(?:bp|blood\s+pressure)\b:?(?:\s+(?:is|was|of|now))*\s+(\d{2,3})\s*/\s*(\d{2,3})\b", re.I
 )
 _PAIN = re.compile(
-    r"\bpain\b(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?",
+    r"\bpain\b:?(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?",
     re.I,
 )
-_GCS = re.compile(r"\bgcs\b(?:\s+(?:is|was|of))*\s+(\d{1,2})\b", re.I)
+_GCS = re.compile(r"\bgcs\b:?(?:\s+(?:is|was|of))*\s+(\d{1,2})\b", re.I)
 _AVPU_LETTER = re.compile(
-    r"\bavpu\s+(?:is\s+|of\s+)?(a|v|p|u|alert|voice|verbal|pain|unresponsive)\b", re.I
+    r"\bavpu:?\s+(?:is\s+|of\s+)?(a|v|p|u|alert|voice|verbal|pain|unresponsive)\b", re.I
 )
 _AVPU_WORDS = (
     ("U", re.compile(r"\b(?:unresponsive|unconscious|not\s+responding|no\s+response)\b", re.I)),
     (
         "P",
         re.compile(
-            r"\b(?:responds?|responding|response)\s+(?:only\s+)?to\s+pain(?:ful\s+stimuli)?\b", re.I
+            r"\b(?:responds?|responding|responsive|response)\s+(?:only\s+)?to\s+"
+            r"pain(?:ful\s+stimuli)?\b",
+            re.I,
         ),
     ),
     (
         "V",
         re.compile(
-            r"\b(?:responds?|responding|response)\s+(?:only\s+)?to\s+(?:voice|verbal)\b", re.I
+            r"\b(?:responds?|responding|responsive|response)\s+(?:only\s+)?to\s+"
+            r"(?:voice|verbal)\b",
+            re.I,
         ),
     ),
-    ("A", re.compile(r"\b(?:alert|a\s*and\s*o\s*x?\s*[34])\b", re.I)),
+    ("A", re.compile(r"\b(?:alert|a\s*and\s*o\s*(?:x|times)?\s*[34])\b", re.I)),
 )
 _PUPILS = re.compile(
     r"\b((?:left|right)\s+pupil|pupils)\b\s+((?:is\s+|are\s+)?(?:\w+)(?:\s+and\s+\w+)?)", re.I
@@ -77,8 +83,9 @@ _RANGES = {
 _AVPU_NAMES = {"alert": "A", "voice": "V", "verbal": "V", "pain": "P", "unresponsive": "U"}
 
 
-def _valid(sign: str, value: int) -> bool:
-    low, high = _RANGES[sign]
+def valid_vital(sign: str, value: int) -> bool:
+    """True when a reading of a numeric sign is physiologically possible (else no fact)."""
+    low, high = _RANGES.get(sign, (1, 0))
     return low <= value <= high
 
 
@@ -90,7 +97,7 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
         out.append(_found(sentence, "vitals_time", {"time": m.group(2)}, m.start(), m.end()))
     for m in _PULSE.finditer(text):
         value = int(m.group(2))
-        if _valid("pulse", value):
+        if valid_vital("pulse", value):
             data: dict[str, Scalar] = {"sign": "pulse", "value": value}
             location = m.group(1) or m.group(3)
             if location:
@@ -110,7 +117,7 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
     for sign, pattern in (("resp_rate", _RESP), ("spo2", _SPO2), ("pain", _PAIN), ("gcs", _GCS)):
         for m in pattern.finditer(text):
             value = int(m.group(1))
-            if _valid(sign, value):
+            if valid_vital(sign, value):
                 out.append(
                     _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())
                 )
@@ -187,9 +194,15 @@ def _segments(
     return out
 
 
+# "IN" (intranasal) is only a route in capitals: in lower case it is the preposition.
+_INTRANASAL = re.compile(r"(?<![\w-])IN(?![\w-])")
+
+
 def _route(lex: Lexicon, before: str, after: str) -> str | None:
     found = lex.routes.find(after) or lex.routes.find(before)[-1:]
-    return found[0][0] if found else None
+    if found:
+        return found[0][0]
+    return "IN" if _INTRANASAL.search(after) else None
 
 
 def medications(sentence: Span, lex: Lexicon) -> list[Found]:
@@ -202,10 +215,15 @@ def medications(sentence: Span, lex: Lexicon) -> list[Found]:
             start, end = clause.start + m.start(), clause.start + m.end()
             if negated(clause, start, end):
                 continue
-            dose_m = _DOSE.match(after.lstrip(" of")) or _DOSE.search(after[:24])
+            # The dose right after the name, else right before it ("2 g TXA in 100 mL": the
+            # 100 mL is the diluent), else a little further after ("TXA slow IV 2 g").
+            lead = re.match(r"\s*(?:of\s+)?", after)
+            dose_m = _DOSE.match(after, lead.end() if lead else 0)
             if dose_m is None:
                 tail = list(_DOSE.finditer(before))
                 dose_m = tail[-1] if tail and len(before) - tail[-1].end() <= 12 else None
+            if dose_m is None:
+                dose_m = _DOSE.search(after[:24])
             dose = None
             if dose_m:
                 unit = _UNIT_NAMES.get(dose_m.group(2).lower(), dose_m.group(2))
@@ -230,10 +248,17 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
     out: list[Found] = []
     for clause in clauses(sentence):
         matches = lex.fluids.find(clause.text)
+        drugs = [d for _, d in lex.drugs.find(clause.text)]
         for name, m, before, after in _segments(clause, matches):
             start, end = clause.start + m.start(), clause.start + m.end()
             if negated(clause, start, end) or _is_access_word(name, clause.text, m):
                 continue
+            if any(d.start() < m.end() and m.start() < d.end() for d in drugs):
+                continue  # "hypertonic saline" is a drug, not saline
+            if any(d.end() <= m.start() for d in drugs) and _DILUENT.search(
+                clause.text[: m.start()]
+            ):
+                continue  # "2 g TXA in 100 mL normal saline": the carrier of the drug
             vol = _VOLUME.search(before[-24:]) or _VOLUME.match(after.lstrip())
             rate = _RATE.search(after) or _RATE.search(before)
             units = _UNITS.search(before[-24:])
@@ -254,6 +279,9 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
     return out
 
 
+_DILUENT = re.compile(r"\bin\s+(?:\d+(?:\.\d+)?\s*(?:ml|cc)\s+(?:of\s+)?)?$", re.I)
+
+
 def _is_access_word(name: str, text: str, m: re.Match[str]) -> bool:
     # "saline lock" is IV access, not a fluid given.
     return name == "Normal Saline" and bool(re.match(r"\s*lock", text[m.end() :], re.I))
@@ -263,7 +291,12 @@ def access(sentence: Span, lex: Lexicon) -> list[Found]:
     """Vascular access: "18 ga IV left hand", "IO in the sternum" (the route drugs inherit)."""
     out: list[Found] = []
     for clause in clauses(sentence):
-        if lex.drugs.find(clause.text) or lex.fluids.find(clause.text):
+        fluids_given = [
+            m
+            for name, m in lex.fluids.find(clause.text)
+            if not _is_access_word(name, clause.text, m)
+        ]
+        if lex.drugs.find(clause.text) or fluids_given:
             continue  # a route said with a drug or fluid is that drug's route
         for m in _ACCESS.finditer(clause.text):
             start, end = clause.start + m.start(), clause.start + m.end()

@@ -71,20 +71,47 @@ _SINGLE_KINDS = frozenset({"burn"})
 
 
 def fold(facts: Iterable[Fact]) -> dict[str, CasualtyRecord]:
-    """Casualty records from facts in order (corrections replace, retractions withdraw)."""
+    """Casualty records from facts in order (corrections replace, retractions withdraw).
+
+    A correction takes the place of the fact it corrects: a corrected vital stays in the
+    column it was said in, a corrected tourniquet keeps its place in the list."""
     ordered = sorted(facts, key=lambda f: f.id)
-    withdrawn = {int(f.data["fact"]) for f in ordered if f.kind == "retract"}  # type: ignore[arg-type]
-    replaced = {f.replaces for f in ordered if f.replaces is not None}
+    slots = _slots(ordered)
+    by_id = {f.id: f for f in ordered}
     records: dict[str, CasualtyRecord] = {}
     for fact in ordered:
-        record = records.get(fact.casualty)
-        if record is None:
-            record = records[fact.casualty] = CasualtyRecord(fact.casualty, first_s=fact.session_s)
-        record.facts.append(fact)
-        if fact.id in withdrawn or fact.id in replaced or fact.kind == "retract":
-            continue
-        _apply(record, fact)
+        _record(records, fact).facts.append(fact)
+        if fact.id in slots:
+            stands = by_id[slots[fact.id]]
+            _apply(_record(records, stands), stands)
     return records
+
+
+def _record(records: dict[str, CasualtyRecord], fact: Fact) -> CasualtyRecord:
+    record = records.get(fact.casualty)
+    if record is None:
+        record = records[fact.casualty] = CasualtyRecord(fact.casualty, first_s=fact.session_s)
+    return record
+
+
+def _slots(ordered: list[Fact]) -> dict[int, int]:
+    """{id of a fact first stated: id of the fact that stands in its place now}. Withdrawn
+    facts hold no place: a withdrawn correction leaves the value it corrected standing."""
+    withdrawn = {int(str(f.data["fact"])) for f in ordered if f.kind == "retract"}
+    by_id = {f.id: f for f in ordered}
+    slots: dict[int, int] = {}
+    place: dict[int, int] = {}
+    for fact in ordered:
+        if fact.kind == "retract" or fact.id in withdrawn:
+            continue
+        target = fact.replaces
+        # Correcting a withdrawn correction corrects what that one corrected.
+        while target in withdrawn and target in by_id:
+            target = by_id[target].replaces
+        anchor = place.get(target, fact.id) if target is not None else fact.id
+        slots[anchor] = fact.id
+        place[fact.id] = anchor
+    return slots
 
 
 def _apply(record: CasualtyRecord, fact: Fact) -> None:

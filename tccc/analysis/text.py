@@ -5,19 +5,43 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SENTENCE_END = re.compile(r"(?<!\d)[.!?;:](?=\s|$)|(?<=\d)[.!?;:](?=\s|$)")
+# A colon ends a sentence ("Vitals at 1040: pulse 128") unless a value follows it, as in
+# "AVPU: V", "Pulse: 110" or "Allergies: none".
+_SENTENCE_END = re.compile(
+    r"[.!?;](?=\s|$)|:(?=\s|$)(?!\s*(?:\d|[a-z]\b|none\b|nil\b|nkda\b|nka\b))", re.IGNORECASE
+)
 _CLAUSE_END = re.compile(r",(?=\s|$)")
 _TIME = re.compile(
-    r"(?<![\w/.])(?:at\s+|@\s*)?((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|local|z\b|l\b))?(?![\w/.%])",
+    r"(?<![\w/.])(?:at\s+|@\s*)?((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|local|z\b|l\b))?"
+    r"(?![\w/.%])(?!\s*(?:%|percent|[mk]?g|grams?|mcg|ml|cc|l|liters?|units?|kilos?|lbs?|pounds"
+    r"|[ckm]?m|meters?|ga|gauge|inch(?:es)?|bpm|times|x)\b)",
     re.IGNORECASE,
 )
-_TIME_CUE = re.compile(r"\b(?:at|@|time|since|started|applied|given)\s*$|^\s*$", re.IGNORECASE)
+_TIME_CUE = re.compile(
+    r"\b(?:at|@|time|since|started|applied|given|injury)\s*$|^\s*$", re.IGNORECASE
+)
 _NEGATION = re.compile(
     r"\b(?:no|not|without|never|denies|denied|negative for|none)\b(?:\W+\w+){0,2}\W*$",
     re.IGNORECASE,
 )
-_NOT_NEEDED = re.compile(
-    r"^\W*(?:\w+\W+){0,2}?(?:not|wasn't|isn't)?\s*(?:needed|required|indicated)\b", re.IGNORECASE
+# Words before a term that say it was not done, or not yet: "holding off on ketamine", "will
+# need a chest seal", "didn't give TXA". A plan is not a fact of the card.
+_NOT_DONE = re.compile(
+    r"\b(?:hold(?:ing)?\s+off(?:\s+on)?|held\s+off(?:\s+on)?|withh[eo]ld(?:ing)?|consider(?:ing)?"
+    r"|prepar(?:e|ing)|ready\s+to|going\s+to|will|would|should|may|might|needs?"
+    r"|plan(?:ning)?\s+(?:to|on)|don't|didn't|doesn't|unable\s+to|couldn't|can't|cannot|refused"
+    r"|ran\s+out\s+of)\b"
+    r"(?:\W+\w+){0,3}\W*$",
+    re.IGNORECASE,
+)
+# Words after a term with the same meaning: "no tourniquet needed", "TXA not given yet",
+# "naloxone on standby", "ketamine if pain gets worse".
+_NOT_DONE_AFTER = re.compile(
+    r"^\W*(?:\w+\W+){0,3}?(?:is\s+|are\s+|was\s+)?(?:not\s+(?:yet\s+)?)?"
+    r"(?:needed|required|indicated|available|ready|due|contraindicated|withheld|if"
+    r"|should|may\s+need|on\s+standby|standing\s+by"
+    r"|not\s+(?:given|applied|done|attempted|possible|performed|placed))\b",
+    re.IGNORECASE,
 )
 
 
@@ -84,11 +108,10 @@ def times(span: Span) -> list[ClockTime]:
 
 
 def negated(clause: Span, start: int, end: int) -> bool:
-    """True when the words at [start, end) (offsets in the text) are denied in the clause:
-    "no tourniquet needed", "denies allergies", "without a chest seal"."""
+    """True when the words at [start, end) (offsets in the text) are denied or only planned:
+    "no tourniquet needed", "without a chest seal", "holding off on ketamine"."""
     before = clause.text[: start - clause.start]
     after = clause.text[end - clause.start :]
-    return bool(_NEGATION.search(before)) or bool(
-        re.match(r"^\W*(?:\w+\W+){0,2}?(?:not\s+)?(?:needed|required|indicated)\b", after)
-        and re.search(r"\bno\b|\bnot\b", clause.text, re.IGNORECASE)
+    return bool(
+        _NEGATION.search(before) or _NOT_DONE.search(before) or _NOT_DONE_AFTER.match(after)
     )
