@@ -56,7 +56,7 @@ _CASUALTY = re.compile(
 # A casualty's name after a cue word or opening a clause: "Back to Miller", "now Ortiz",
 # "Diaz is urgent, Chen is priority" (cue words in any case, the name capitalised).
 _BACK_TO = re.compile(
-    r"(?:\b(?:back\s+to|now|switching\s+to|moving\s+(?:on\s+)?to|on\s+to|over\s+to)\s+"
+    r"(?:\b(?i:back\s+to|now|switching\s+to|moving\s+(?:on\s+)?to|on\s+to|over\s+to)\s+"
     r"|^|,\s+|\b(?i:and)\s+)([A-Z][a-z'-]+?)(?:'s)?\b"
 )
 # "Casualty RM4417": a casualty named by battle roster number.
