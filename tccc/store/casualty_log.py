@@ -17,7 +17,7 @@ from typing import Any
 
 from tccc.analysis.analyzer import UtteranceText
 from tccc.events import Evidence, Fact, LiveTranscript, NormalisedText, TextEdit, Word
-from tccc.store.transcripts import TranscriptLog
+from tccc.store.transcripts import INSERT_TRANSCRIPT, TranscriptLog, transcript_row
 
 _FACTS = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -45,22 +45,10 @@ class CasualtyLog(TranscriptLog):
 
     def record(self, session_id: str, transcript: LiveTranscript, facts: Sequence[Fact]) -> None:
         """Store one final transcript and its facts atomically; on disk when this returns."""
-        norm = transcript.normalised
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        session_id,
-                        transcript.utterance_id,
-                        transcript.start,
-                        transcript.end,
-                        transcript.committed,
-                        json.dumps(asdict(norm)) if norm is not None else None,
-                        json.dumps([asdict(w) for w in transcript.words]),
-                    ),
-                )
+                self._db.execute(INSERT_TRANSCRIPT, transcript_row(session_id, transcript))
                 self._db.executemany(
                     "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [_fact_row(session_id, f) for f in facts],

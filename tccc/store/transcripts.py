@@ -40,6 +40,24 @@ CREATE TABLE IF NOT EXISTS transcripts (
 """
 
 
+INSERT_TRANSCRIPT = "INSERT OR REPLACE INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?)"
+"""Stores one final transcript (a row of `transcript_row`)."""
+
+
+def transcript_row(session_id: str, transcript: LiveTranscript) -> tuple[Any, ...]:
+    """The transcripts-table row of one final transcript."""
+    norm = transcript.normalised
+    return (
+        session_id,
+        transcript.utterance_id,
+        transcript.start,
+        transcript.end,
+        transcript.committed,
+        json.dumps(asdict(norm)) if norm is not None else None,
+        json.dumps([asdict(w) for w in transcript.words]),
+    )
+
+
 class TranscriptLog:
     """Sessions and their final transcripts (thread-safe; call it from worker threads)."""
 
@@ -64,20 +82,8 @@ class TranscriptLog:
 
     def append(self, session_id: str, transcript: LiveTranscript) -> None:
         """Store one final transcript (committed to disk before this returns)."""
-        norm = transcript.normalised
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session_id,
-                    transcript.utterance_id,
-                    transcript.start,
-                    transcript.end,
-                    transcript.committed,
-                    json.dumps(asdict(norm)) if norm is not None else None,
-                    json.dumps([asdict(w) for w in transcript.words]),
-                ),
-            )
+            self._db.execute(INSERT_TRANSCRIPT, transcript_row(session_id, transcript))
 
     def end_session(self, session_id: str, stats: dict[str, Any] | None = None) -> None:
         """Mark a session ended, with its counters."""
