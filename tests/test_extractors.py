@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tccc.analysis.analyzer import EXTRACTORS
 from tccc.analysis.extractors import (
     Extractor,
     Found,
@@ -723,19 +724,7 @@ def test_burns(raw: str, tbsa: list[int], lex: Lexicon, normaliser: Normaliser) 
 
 # --- numbers that mean something else -----------------------------------------------------------
 
-ALL: tuple[Extractor, ...] = (
-    identity,
-    evacuation,
-    mechanism,
-    injuries,
-    tourniquets,
-    devices,
-    access,
-    vitals,
-    medications,
-    fluids,
-    burns,
-)
+ALL = EXTRACTORS  # every extractor, as the analyzer runs them
 
 
 @pytest.mark.parametrize(
