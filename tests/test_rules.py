@@ -16,16 +16,10 @@ from pathlib import Path
 import pytest
 
 from tccc.analysis.clock import SessionClock, format_hhmm, parse_hhmm
+from tccc.analysis.prompts import Prompt
 from tccc.analysis.record import CasualtyRecord, fold
-from tccc.analysis.rules import (
-    RULE_IDS,
-    Prompt,
-    Rules,
-    bundled_rules,
-    evaluate,
-    load_rules,
-    parse_rules,
-)
+from tccc.analysis.rules import evaluate
+from tccc.analysis.rules_file import RULE_IDS, Rules, bundled_rules, load_rules, parse_rules
 from tccc.errors import ConfigError
 from tccc.events import Evidence, Fact, Scalar
 

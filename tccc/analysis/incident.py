@@ -14,8 +14,9 @@ from typing import Any
 from tccc.analysis.analyzer import SCENE, SessionAnalyzer, UtteranceText, _Casualty
 from tccc.analysis.clock import SessionClock
 from tccc.analysis.march import march_status
+from tccc.analysis.prompts import Prompt
 from tccc.analysis.record import CasualtyRecord, fold
-from tccc.analysis.rules import Prompt, evaluate
+from tccc.analysis.rules import evaluate
 from tccc.events import Fact, LiveTranscript, NormalisedText
 from tccc.reports.export import export_document
 from tccc.store.casualty_log import CasualtyLog

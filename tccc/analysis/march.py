@@ -14,8 +14,9 @@ said.
 
 from __future__ import annotations
 
+from tccc.analysis.observations import Observations, observe, same_limb
 from tccc.analysis.record import CasualtyRecord, Item
-from tccc.analysis.rules import Observations, Rules, observe, same_limb
+from tccc.analysis.rules_file import Rules
 
 DONE = "done"
 IN_PROGRESS = "in progress"
