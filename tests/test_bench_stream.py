@@ -454,6 +454,28 @@ def test_cache_key_depends_on_text_and_voice() -> None:
     assert key != narrations.cache_key("hello.", "en-us")
 
 
+def test_cache_key_depends_on_the_delivery() -> None:
+    slow = narrations.Delivery(rate_wpm=120, word_gap_ms=60)
+    assert narrations.cache_key("hello", "en-us", slow) != narrations.cache_key("hello", "en-us")
+    assert narrations.Delivery().espeak_args() == ["-s", "140", "-g", "5"]
+
+
+def test_spoken_form_spells_out_abbreviations_espeak_reads_as_words() -> None:
+    text = "Two grams TXA slow IV push, ketamine IM. Ivy and IVs stay."
+    assert narrations.spoken_form(text) == (
+        "Two grams TXA slow I.V. push, ketamine I.M.. Ivy and IVs stay."
+    )
+
+
+@needs_espeak
+def test_slower_delivery_makes_longer_audio(tmp_path: Path) -> None:
+    text = "Tourniquet on the left leg at fourteen thirty."
+    fast = narrations.synthesise(text, "en-us", tmp_path, delivery=narrations.Delivery(175, 0))
+    slow = narrations.synthesise(text, "en-us", tmp_path, delivery=narrations.Delivery(120, 80))
+    with wave.open(str(fast)) as a, wave.open(str(slow)) as b:
+        assert b.getnframes() > 1.3 * a.getnframes()
+
+
 def test_load_cases_reads_the_dev_narrations() -> None:
     path = narrations.default_narrations_path()
     if not path.is_file():

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from tccc.config import Settings, StreamSettings, VadSettings
-from tccc.events import AudioChunk, LiveTranscript, Segment, TranscriptResult, Word
+from tccc.events import (
+    AudioChunk,
+    LiveTranscript,
+    NormalisedText,
+    Segment,
+    TranscriptResult,
+    Word,
+)
 from tccc.stt.live import LiveTranscriber
 from tccc.stt.transcriber import DecodeOptions
 from tccc.stt.vad import FRAME_SAMPLES
@@ -101,6 +108,33 @@ def test_each_utterance_gets_one_final_in_order() -> None:
     assert [f.utterance_id for f in finals] == [0, 1]
     assert finals[0].end <= finals[1].start
     assert live.stats.utterances == 2
+
+
+def test_a_failing_normaliser_keeps_the_final_as_heard(caplog: pytest.LogCaptureFixture) -> None:
+    pattern = "." * 10 + "s" * 30 + "." * 20 + "s" * 30 + "." * 20
+    calls: list[str] = []
+
+    def broken(text: str) -> NormalisedText:
+        calls.append(text)
+        raise ValueError(f"bad token in {text}")
+
+    live = LiveTranscriber(
+        WordPerFrameDecoder(pattern),
+        stream=STREAM,
+        vad=VAD,
+        normalise=broken,
+        vad_stream=lambda: PatternVad(pattern),
+    )
+
+    async def go() -> list[LiveTranscript]:
+        return [e async for e in live.run(chunks(len(pattern)))]
+
+    finals = [e for e in asyncio.run(go()) if e.kind == "final"]
+    assert [f.utterance_id for f in finals] == [0, 1]
+    assert all(f.committed and f.normalised is None for f in finals)
+    assert live.stats.normaliser_errors == len(calls) == 2
+    # The error is logged without the words it was given.
+    assert "ValueError" in caplog.text and "w1" not in caplog.text
 
 
 def test_partials_come_while_speaking_and_commit_only_grows() -> None:

@@ -24,8 +24,10 @@ from tccc.analysis.analyzer import SessionAnalyzer
 from tccc.analysis.incident import Incident
 from tccc.bench.narrations import (
     DEFAULT_CACHE_DIR,
-    DEFAULT_VOICES,
+    Delivery,
+    add_delivery_args,
     default_narrations_path,
+    delivery_from_args,
     synthesise_cases,
 )
 from tccc.bench.stream_metrics import percentile
@@ -89,7 +91,11 @@ def run_text(cases: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
 
 
 def run_speech(
-    cases: list[dict[str, Any]], settings: Settings, voices: tuple[str, ...], cache: Path
+    cases: list[dict[str, Any]],
+    settings: Settings,
+    voices: tuple[str, ...],
+    cache: Path,
+    delivery: Delivery | None = None,
 ) -> dict[str, Any]:
     """Score every narration spoken by espeak-ng and transcribed live (unpaced)."""
     from tccc.audio.sources import FileSource
@@ -99,7 +105,7 @@ def run_speech(
 
     scorer = load_scorer()
     spoken = synthesise_cases(
-        [NarrationCase(c["id"], c["narration"]) for c in cases], voices, cache
+        [NarrationCase(c["id"], c["narration"]) for c in cases], voices, cache, delivery=delivery
     )
     expected = {c["id"]: c["expected"] for c in cases}
     rows = []
@@ -110,7 +116,9 @@ def run_speech(
         source = FileSource(item.path, capacity_s=settings.stream.ring_buffer_s)
         asyncio.run(run_live(settings, source, view))
         latencies += incident.latencies
-        rows.append({"id": item.name, **scorer.score(expected[item.id], incident.document())})
+        heard = " | ".join(u.text.text for u in incident.log.utterances(incident.session_id))
+        score = scorer.score(expected[item.id], incident.document())
+        rows.append({"id": item.name, **score, "transcript": heard})
     return _summary("speech", rows, latencies)
 
 
@@ -154,6 +162,8 @@ def format_report(results: list[dict[str, Any]], verbose: bool = False) -> str:
             if verbose:
                 lines += [f"      missed {m}" for m in row["missed"]]
                 lines += [f"      INVENTED {m}" for m in row["invented"]]
+                if row.get("transcript"):
+                    lines.append(f"      heard: {row['transcript']}")
     return "\n".join(lines)
 
 
@@ -163,7 +173,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--narrations", type=Path, default=None, help="narrations JSON (default: shared dev.json)"
     )
-    p.add_argument("--voices", default=",".join(DEFAULT_VOICES))
+    add_delivery_args(p)
     p.add_argument("--limit", type=int, help="only the first N cases")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -180,8 +190,8 @@ def run_from_args(args: argparse.Namespace, settings: Settings) -> int:
     if args.mode in ("text", "both"):
         results.append(run_text(cases, settings))
     if args.mode in ("speech", "both"):
-        voices = tuple(v for v in args.voices.split(",") if v)
-        results.append(run_speech(cases, settings, voices, args.cache_dir.expanduser()))
+        voices, delivery = delivery_from_args(args)
+        results.append(run_speech(cases, settings, voices, args.cache_dir.expanduser(), delivery))
     print(format_report(results, args.verbose))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,8 +28,38 @@ DEFAULT_CACHE_DIR = Path("~/.cache/tccc/bench/narrations")
 DEFAULT_NARRATIONS = Path(__file__).resolve().parents[3] / "shared/domain/narrations/dev.json"
 """The dev narrations next to the repository checkout (override with TCCC_NARRATIONS)."""
 
+DEFAULT_RATE_WPM = 140
+"""Speaking rate. A medic reporting over a radio or to a recorder speaks slowly and clearly
+(voice procedure asks for it); espeak-ng's own default, 175 wpm with no gaps, is a rushed
+delivery that tiny.en mishears far more (measured in the bench notes)."""
+
+DEFAULT_WORD_GAP_MS = 50
+"""Extra pause between words, the deliberate spacing of dictation."""
+
+SPOKEN_FORMS = {"IV": "I.V.", "IM": "I.M."}
+"""Abbreviations a medic spells out but espeak-ng reads as words: it says "Roman four" for IV
+and "im" for IM, which no medic says, so the text it is given spells them."""
+
+_SPOKEN = re.compile(r"\b(" + "|".join(SPOKEN_FORMS) + r")\b")
+
 ESPEAK_TIMEOUT_S = 60.0
 """Longest one synthesis may take; espeak-ng renders a narration in well under a second."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How espeak-ng speaks: rate in words per minute and extra gap between words."""
+
+    rate_wpm: int = DEFAULT_RATE_WPM
+    word_gap_ms: int = DEFAULT_WORD_GAP_MS
+
+    def espeak_args(self) -> list[str]:
+        """The espeak-ng flags for this delivery (its gap unit is 10 ms)."""
+        return ["-s", str(self.rate_wpm), "-g", str(max(0, round(self.word_gap_ms / 10)))]
+
+    def tag(self) -> str:
+        """Short label, part of the cache key: `140wpm+50ms`."""
+        return f"{self.rate_wpm}wpm+{self.word_gap_ms}ms"
 
 
 @dataclass(frozen=True)
@@ -68,9 +100,16 @@ def load_cases(path: Path) -> list[NarrationCase]:
     return [NarrationCase(str(case["id"]), str(case["narration"])) for case in data["cases"]]
 
 
-def cache_key(text: str, voice: str) -> str:
-    """Stable file stem for (text, voice): the first 20 hex digits of their SHA-256."""
-    return hashlib.sha256(f"{voice}\n{text}".encode()).hexdigest()[:20]
+def cache_key(text: str, voice: str, delivery: Delivery | None = None) -> str:
+    """Stable file stem for (text, voice, delivery): the first 20 hex digits of their SHA-256."""
+    tag = (delivery or Delivery()).tag()
+    spoken = spoken_form(text)
+    return hashlib.sha256(f"{voice}\n{tag}\n{spoken}".encode()).hexdigest()[:20]
+
+
+def spoken_form(text: str) -> str:
+    """The narration as espeak-ng should read it, with `SPOKEN_FORMS` spelled out."""
+    return _SPOKEN.sub(lambda m: SPOKEN_FORMS[m.group(1)], text)
 
 
 def find_espeak() -> str | None:
@@ -78,10 +117,18 @@ def find_espeak() -> str | None:
     return shutil.which("espeak-ng")
 
 
-def synthesise(text: str, voice: str, cache_dir: Path, *, espeak: str | None = None) -> Path:
+def synthesise(
+    text: str,
+    voice: str,
+    cache_dir: Path,
+    *,
+    delivery: Delivery | None = None,
+    espeak: str | None = None,
+) -> Path:
     """WAV file (16 kHz mono int16) of `voice` saying `text`; synthesised once, then cached."""
+    delivery = delivery or Delivery()
     cache_dir = cache_dir.expanduser()
-    target = cache_dir / f"{cache_key(text, voice)}.wav"
+    target = cache_dir / f"{cache_key(text, voice, delivery)}.wav"
     if target.is_file():
         return target
     exe = espeak or find_espeak()
@@ -92,8 +139,8 @@ def synthesise(text: str, voice: str, cache_dir: Path, *, espeak: str | None = N
         raw = Path(tmp) / "espeak.wav"
         # Text goes in on stdin so a narration starting with "-" is never read as an option.
         proc = subprocess.run(
-            [exe, "-v", voice, "-w", str(raw), "--stdin"],
-            input=text.encode(),
+            [exe, "-v", voice, *delivery.espeak_args(), "-w", str(raw), "--stdin"],
+            input=spoken_form(text).encode(),
             capture_output=True,
             timeout=ESPEAK_TIMEOUT_S,
             check=False,
@@ -119,6 +166,7 @@ def synthesise_cases(
     voices: Sequence[str] = DEFAULT_VOICES,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     *,
+    delivery: Delivery | None = None,
     limit: int | None = None,
 ) -> list[SpokenNarration]:
     """Every case in every voice, case by case (so a short `limit` still covers each voice)."""
@@ -126,6 +174,35 @@ def synthesise_cases(
     if limit is not None:
         pairs = pairs[: max(0, limit)]
     return [
-        SpokenNarration(case.id, voice, case.text, synthesise(case.text, voice, cache_dir))
+        SpokenNarration(
+            case.id, voice, case.text, synthesise(case.text, voice, cache_dir, delivery=delivery)
+        )
         for case, voice in pairs
     ]
+
+
+def add_delivery_args(parser: argparse.ArgumentParser) -> None:
+    """The `--voices`, `--rate` and `--word-gap-ms` flags shared by the benchmarks."""
+    parser.add_argument(
+        "--voices",
+        default=",".join(DEFAULT_VOICES),
+        help="comma-separated espeak-ng voices for the narrations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=DEFAULT_RATE_WPM,
+        help="narration speaking rate in words per minute (default %(default)s)",
+    )
+    parser.add_argument(
+        "--word-gap-ms",
+        type=int,
+        default=DEFAULT_WORD_GAP_MS,
+        help="extra pause between narration words (default %(default)s ms)",
+    )
+
+
+def delivery_from_args(args: argparse.Namespace) -> tuple[tuple[str, ...], Delivery]:
+    """The voices and delivery chosen by `add_delivery_args` flags."""
+    voices = tuple(v.strip() for v in args.voices.split(",") if v.strip())
+    return voices, Delivery(args.rate, args.word_gap_ms)

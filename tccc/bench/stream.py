@@ -51,8 +51,10 @@ from tccc.audio import SAMPLE_RATE
 from tccc.audio.decode import decode_audio
 from tccc.bench.narrations import (
     DEFAULT_CACHE_DIR,
-    DEFAULT_VOICES,
+    Delivery,
+    add_delivery_args,
     default_narrations_path,
+    delivery_from_args,
     load_cases,
     synthesise_cases,
 )
@@ -596,10 +598,14 @@ def speech_items(directory: Path, limit: int | None = None) -> list[BenchItem]:
 
 
 def narration_items(
-    path: Path, voices: Sequence[str], cache_dir: Path, limit: int | None = None
+    path: Path,
+    voices: Sequence[str],
+    cache_dir: Path,
+    limit: int | None = None,
+    delivery: Delivery | None = None,
 ) -> list[BenchItem]:
     """Dev narrations spoken by each espeak-ng voice (synthesised once, then cached)."""
-    spoken = synthesise_cases(load_cases(path), voices, cache_dir, limit=limit)
+    spoken = synthesise_cases(load_cases(path), voices, cache_dir, delivery=delivery, limit=limit)
     return [BenchItem("narrations", s.name, s.text, decode_audio(s.path)) for s in spoken]
 
 
@@ -630,11 +636,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--label", help="name of the run in the report (default: the server's name)")
     p.add_argument("--json", type=Path, help="also write the report as JSON here")
-    p.add_argument(
-        "--voices",
-        default=",".join(DEFAULT_VOICES),
-        help="comma-separated espeak-ng voices for the narrations (default %(default)s)",
-    )
+    add_delivery_args(p)
     p.add_argument(
         "--speech-dir", type=Path, help="recorded clips with manifest.tsv (default: shared data)"
     )
@@ -652,9 +654,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     chosen = DATA_SETS if args.data == "both" else (args.data,)
     data_sets: dict[str, list[BenchItem]] = {}
     if "narrations" in chosen:
-        voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+        voices, delivery = delivery_from_args(args)
         path = args.narrations or default_narrations_path()
-        data_sets["narrations"] = narration_items(path, voices, args.cache_dir, args.limit)
+        data_sets["narrations"] = narration_items(
+            path, voices, args.cache_dir, args.limit, delivery
+        )
     if "speech" in chosen:
         directory = args.speech_dir or default_speech_dir()
         if not directory.is_dir():

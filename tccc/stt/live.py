@@ -78,6 +78,8 @@ class LiveStats:
     """Decodes redone without the vocabulary prompt because it made the decoder loop."""
     tail_decodes: int = 0
     """Extra decodes of speech the decoder skipped at the end of a long utterance."""
+    normaliser_errors: int = 0
+    """Finals kept with only their raw text because the normaliser raised."""
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
@@ -418,11 +420,23 @@ class LiveTranscriber:
                 end=job.end / SAMPLE_RATE,
                 committed=text,
                 words=tuple(committed),
-                normalised=self._normalise(text) if self._normalise and text else None,
+                normalised=self._normalised(text),
                 decode_s=time.perf_counter() - started,
                 emitted_at=time.monotonic(),
             )
         )
+
+    def _normalised(self, text: str) -> NormalisedText | None:
+        """The normaliser's reading of a final, or None when there is none or it failed."""
+        if not self._normalise or not text:
+            return None
+        try:
+            return self._normalise(text)
+        except Exception as exc:  # a normaliser bug must not lose the words
+            # Only the error type: its message could quote the transcript.
+            self.stats.normaliser_errors += 1
+            _LOGGER.error("normaliser failed (%s); final kept as heard", type(exc).__name__)
+            return None
 
 
 def join_words(words: list[Word] | tuple[Word, ...]) -> str:
