@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tccc.analysis.text import sentences, times
 from tccc.events import NormalisedText
 from tccc.stt.normaliser import RULES, Normaliser
 from tccc.stt.vocabulary import Term, Vocabulary, load_vocabulary
@@ -69,6 +70,11 @@ def expected_raw(result: NormalisedText, start: int, end: int) -> str:
     return "".join(pieces).strip()
 
 
+def clock_times(text: str) -> list[str]:
+    """The HHMM times the analyser reads in `text`."""
+    return [t.hhmm for sentence in sentences(text) for t in times(sentence)]
+
+
 def narrations() -> list[dict[str, Any]]:
     """The development narrations (skips when the domain pack is absent)."""
     if not NARRATIONS.is_file():
@@ -119,9 +125,66 @@ def narrations() -> list[dict[str, Any]]:
         ("pulse 1-18", "pulse 1-18"),  # ambiguous: left for the analyser
         ("2 500 mL bags", "2 500 mL bags"),
         ("at 22.05 local", "at 22.05 local"),
+        # a count before a size: two IVs of 18 gauge, not one of 218
+        ("placed two eighteen gauge IVs", "placed 2 18 ga IVs"),
+        ("placed 2 18 gauge IVs", "placed 2 18 ga IVs"),
+        ("two fourteen gauge needles", "2 14 ga needles"),
+        ("two twenty-two gauge", "2 22 ga"),
+        ("2 18 gauges", "2 18 ga"),
+        ("Casualty 1 eighteen gauge IV", "Casualty 1 18 ga IV"),
+        ("Casualty 1 9-line", "Casualty 1 9-line"),  # "9-line" is a name, not digits to join
     ],
 )
 def test_numbers(normaliser: Normaliser, raw: str, text: str) -> None:
+    assert norm(normaliser, raw) == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("at nine thirty", "at 0930"),
+        ("tourniquet on at nine thirty", "tourniquet on at 0930"),
+        ("time of injury nine thirty", "time of injury 0930"),
+        ("time of injury, nine thirty", "time of injury, 0930"),
+        ("TXA at nine oh five.", "TXA at 0905."),
+        ("CAT on at nine thirty-five zulu", "CAT on at 0935 zulu"),
+        ("nine thirty local", "0930 local"),
+        ("started at 9-30", "started at 0930"),  # Whisper's hyphenated digits
+        ("at 9:30", "at 0930"),  # Whisper's clock form
+        ("tourniquet at 14:32", "tourniquet at 1432"),
+        # An hour of one or two is also the hundreds of a pulse: a time only after a strong cue.
+        ("time of injury one forty", "time of injury 0140"),
+        ("at one thirty zulu", "at 0130 zulu"),
+        # not times: no cue, a pulse, a rate, a pressure
+        ("nine thirty", "930"),
+        ("radial pulse is weak at one forty", "radial pulse is weak at 140"),
+        ("pulse around one twenty", "pulse around 120"),
+        ("pulse weak at 1-40", "pulse weak at 140"),
+        ("at two fifteen", "at 215"),
+        ("LR running at five hundred an hour", "LR running at 500 an hour"),
+        ("BP at one ten over seventy", "BP at 110/70"),
+        ("at nine hundred", "at 900"),
+    ],
+)
+def test_spoken_clock_times_become_hhmm(normaliser: Normaliser, raw: str, text: str) -> None:
+    """The analyser reads a time as four digits: "nine thirty" after a cue must not be 930."""
+    assert norm(normaliser, raw) == text
+    assert clock_times(text) == re.findall(r"\b\d{4}\b", text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("last four six six two one", "last four 6621"),
+        ("Sergeant Lee, last four six six two one.", "Sergeant Lee, last four 6621."),
+        ("last four one two three four", "last four 1234"),
+        ("last 4 6 6 2 1", "last 4 6621"),
+        ("last four is four four one seven", "last 4 is 4417"),
+        ("for the last four hours", "for the last 4 hours"),  # no number after: a count
+    ],
+)
+def test_last_four_is_a_label(normaliser: Normaliser, raw: str, text: str) -> None:
+    """ "last four" names the roster's last-4 field; its "four" is not the first digit."""
     assert norm(normaliser, raw) == text
 
 
@@ -143,6 +206,7 @@ def test_numbers(normaliser: Normaliser, raw: str, text: str) -> None:
         "at this point he is alert",
         "he rolled over and vomited",
         "a few grams",
+        "make that one",
     ],
 )
 def test_words_that_are_not_numbers_stay(normaliser: Normaliser, raw: str) -> None:
@@ -204,6 +268,8 @@ def test_phonetic_words_that_stay(normaliser: Normaliser, raw: str, text: str) -
         ("five hundred cc", "500 mL"),
         ("500 ml of Hextend", "500 mL of Hextend"),
         ("one liter", "1 L"),
+        ("make that one liter", "make that 1 L"),  # a unit makes "one" a count, not a pronoun
+        ("this one gram", "this 1 g"),
         ("ninety kilos", "90 kg"),
         ("eighteen gauge IV", "18 ga IV"),
         ("forty percent", "40%"),
@@ -278,6 +344,7 @@ def test_acronyms(normaliser: Normaliser, raw: str, text: str) -> None:
         "in the left arm",
         "AVPU is P.",
         "TXA slow push",
+        "it's a SOFTT-W, high and tight",  # not the variant "SOFTT" followed by "-W"
     ],
 )
 def test_acronym_lookalikes_stay(normaliser: Normaliser, raw: str) -> None:
@@ -303,6 +370,8 @@ def test_acronym_lookalikes_stay(normaliser: Normaliser, raw: str) -> None:
         ("two cats on the thigh", "2 CATs on the thigh"),
         ("cat tourniquet", "CAT tourniquet"),
         ("it's a SOFT-T wide", "it's a SOFTT-W"),
+        ("SOFTT wide", "SOFTT-W"),
+        ("it's a SOFTT.", "it's a SOFTT-W."),
         ("moxi four hundred", "moxifloxacin 400"),
         ("Moxie by mouth", "Moxifloxacin by mouth"),
         ("eight hundred microgram fentanyl lollipop", "800 mcg OTFC"),
@@ -432,6 +501,25 @@ def test_invariants_on_every_narration(normaliser: Normaliser) -> None:
         result = normaliser.normalise(case["narration"])
         check_invariants(result)
         assert result.edits, case["id"]
+
+
+@pytest.mark.parametrize("term", load_vocabulary().terms, ids=lambda term: term.canonical)
+def test_canonical_names_stay_and_normalising_twice_changes_nothing(
+    normaliser: Normaliser, term: Term
+) -> None:
+    """normalise(normalise(x)) == normalise(x): "SOFTT-W" must not become "SOFTT-W-W"."""
+    for context in ("{}", "Gave the {} at 0930.", "{}, pulse 110"):
+        raw = context.format(term.canonical)
+        assert norm(normaliser, raw) == raw
+    for form in (*term.variants, *(heard for heard, _ in term.mishearings), *term.synonyms):
+        once = norm(normaliser, form)
+        assert norm(normaliser, once) == once, form
+
+
+def test_normalising_a_narration_twice_changes_nothing(normaliser: Normaliser) -> None:
+    for case in narrations():
+        once = norm(normaliser, case["narration"])
+        assert norm(normaliser, once) == once, case["id"]
 
 
 def test_invariants_on_scrambled_text(normaliser: Normaliser) -> None:

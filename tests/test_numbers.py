@@ -141,6 +141,30 @@ def test_parse_reports_words_consumed_and_stops_at_other_words() -> None:
     assert decimal is not None and (decimal.consumed, decimal.integer) == (3, False)
 
 
+@pytest.mark.parametrize(
+    ("spoken", "clock"),
+    [
+        ("nine thirty", "0930"),
+        ("nine oh five", "0905"),
+        ("nine three zero", "0930"),
+        ("one ten", "0110"),  # the normaliser reads this as a time only after a strong cue
+        ("nine thirty-five", "0935"),
+        # not an hour and minutes: already four digits, a cardinal, or no minutes
+        ("fourteen thirty", None),
+        ("oh nine thirty", None),
+        ("nine hundred", None),
+        ("nine seventy", None),
+        ("nine three", None),
+        ("nine", None),
+        ("nine thirty point five", None),
+        ("five one two three", None),
+    ],
+)
+def test_hour_and_minutes_have_a_clock_reading(spoken: str, clock: str | None) -> None:
+    found = parse_spoken_number(spoken.replace("-", " ").split(), load_number_lexicon())
+    assert found is not None and found.clock == clock
+
+
 def test_and_joins_only_after_a_multiplier() -> None:
     lexicon = load_number_lexicon()
     found = parse_spoken_number(["thirteen", "ten", "and", "thirteen", "twelve"], lexicon)

@@ -2,12 +2,14 @@
 
 Whisper's text is kept as it is except where a rule fires; every change is a `TextEdit` that
 maps the new text back to the recognised words, so a fact found in the normalised text can
-point at what the medic said. Rules are tried left to right at each word, first match wins:
+point at what the medic said. Rules are tried left to right at each word, first match wins
+(of acronym and term, the longer match):
 
 1. phonetic  "Romeo Mike four four one seven" = RM4417 (battle roster numbers)
 2. acronym   "T X A", "T.X.A.", "I/O", "txa" = TXA; "S P O two" = SpO2
 3. term      vocabulary variants and mis-hearings: "tranexamic acid" = TXA, "chest steal"
-4. numbers   "one ten" = 110, "ninety over sixty" = 90/60, "1,000" = 1000, "441 7" = 4417
+4. numbers   "one ten" = 110, "ninety over sixty" = 90/60, "1,000" = 1000, "441 7" = 4417,
+             "at nine thirty" = "at 0930", "9:30" = 0930
 5. unit      after a number: "grams" = g, "mils" = mL, "percent" = %
 6. fuzzy     near-misses of drug and device names (confidence < 1)
 
@@ -41,6 +43,7 @@ _GLUED_UNIT = re.compile(r"(\d+(?:\.\d+)?)([A-Za-z]+)")
 _DOTTED_LETTERS = re.compile(r"[A-Za-z](?:[./][A-Za-z])+")
 _ACRONYM_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9]{1,5}")
 _DECIMAL = re.compile(r"\d+\.\d+")
+_COLON_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 # Rule names, in the order they are tried; `TextEdit.rule` and `Normaliser.counts` use them.
 RULES = ("phonetic", "acronym", "term", "numbers", "unit", "fuzzy")
@@ -135,6 +138,13 @@ class _Tables:
         digits, phonetic, units = data["digits"], data["phonetic"], data["units"]
         self.max_joined_digits = int(digits["max_joined_digits"])
         self.time_cues = _words(digits["time_cues"])
+        self.strong_time_cues = _words(digits["strong_time_cues"])
+        self.clock_zones = _words(digits["clock_zones"])
+        self.ambiguous_hours = frozenset(int(h) for h in digits["ambiguous_hours"])
+        self.labels: dict[str, list[tuple[str, ...]]] = {}
+        for label in data["numbers"]["labels"]:
+            keys = _phrase_keys(str(label))
+            self.labels.setdefault(keys[-1], []).append(keys)
         self.letters = {str(k).lower(): str(v) for k, v in phonetic["letters"].items()}
         self.min_letters, self.max_letters = (
             int(phonetic["min_letters"]),
@@ -146,6 +156,7 @@ class _Tables:
             str(w).lower(): str(s) for s, forms in units["symbols"].items() for w in forms
         }
         self.attached = frozenset(str(s) for s in units["attached"])
+        self.unit_digits = {str(s): int(n) for s, n in units["max_digits"].items()}
         acronyms, fuzzy = data["acronyms"], data["fuzzy"]
         self.protected_acronyms = _words(acronyms["protected"])
         self.fuzzy_threshold = float(fuzzy["threshold"])
@@ -279,12 +290,19 @@ class Normaliser:
     def _match(self, tokens: Sequence[_Token], i: int, numeric: bool) -> _Match | None:
         return (
             self._roster(tokens, i)
-            or self._acronym(tokens, i)
-            or self._term(tokens, i)
+            or self._name(tokens, i)
+            or self._label(tokens, i)
             or self._number(tokens, i)
             or self._unit(tokens, i, numeric)
             or self._fuzzy(tokens, i)
         )
+
+    def _name(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+        """The longer of the acronym and term matches, so "SOFTT-W" is not read as "SOFTT"."""
+        acronym, term = self._acronym(tokens, i), self._term(tokens, i)
+        if acronym is None or (term is not None and term.end > acronym.end):
+            return term
+        return acronym
 
     # -- phonetic ---------------------------------------------------------------------------
 
@@ -410,23 +428,30 @@ class Normaliser:
                 break  # kept as look-ahead: "one of", "twenty-first"
         return words if words and lexicon.is_number_word(words[0]) else []
 
-    def _quantity(self, tokens: Sequence[_Token], i: int) -> tuple[int, str, bool] | None:
-        """(end, text, integer) of the number at `i`, spoken or in digits, or None."""
+    def _quantity(self, tokens: Sequence[_Token], i: int) -> _Quantity | None:
+        """The number at `i`, spoken or in digits, or None."""
         token = tokens[i]
         if token.text.isdigit():
             return self._digit_run(tokens, i)
         if _THOUSANDS.fullmatch(token.text):
-            return i + 1, token.text.replace(",", ""), True
+            return _Quantity(i + 1, token.text.replace(",", ""))
         if _DECIMAL.fullmatch(token.text):
-            return i + 1, token.text, False
+            return _Quantity(i + 1, token.text, integer=False)
+        colon = _COLON_TIME.fullmatch(token.text)
+        if colon is not None:  # "9:30" is a time whatever the words around it
+            return _Quantity(i + 1, colon.group(1).zfill(2) + colon.group(2))
         words = self._number_words(tokens, i)
         if not words:
             return None
         previous = tokens[i - 1].lower if i > 0 else None
+        if len(words) > 1 and words[1] in self._tables.units:
+            previous = None  # "make that one liter": a unit after "one" makes it a count
         found = parse_spoken_number(words, self._tables.numbers, previous)
-        return None if found is None else (i + found.consumed, found.text, found.integer)
+        if found is None:
+            return None
+        return _Quantity(i + found.consumed, found.text, found.integer, found.clock)
 
-    def _digit_run(self, tokens: Sequence[_Token], i: int) -> tuple[int, str, bool]:
+    def _digit_run(self, tokens: Sequence[_Token], i: int) -> _Quantity:
         """Whisper's split digits: "441 7" = 4417, "1 10" = 110, "1-1-5-8" = 1158."""
         t = self._tables
         end = i + 1
@@ -436,35 +461,80 @@ class Normaliser:
             end += 1
         parts = [tok.text for tok in tokens[i:end]]
         if len(parts) == 1:
-            return end, parts[0], True
+            return _Quantity(end, parts[0])
         if tokens[i + 1].sep == " ":
             joined = ""
             for count, part in enumerate(parts):
                 # Later parts are the tail of one spoken number ("441 7", "1 10"), so short;
-                # "2 500" is two numbers.
-                if len(part) > (3 if count == 0 else 2) or len(joined + part) > t.max_joined_digits:
-                    return (i + count, joined, True) if count > 1 else (i + 1, parts[0], True)
+                # "2 500" is two numbers, and so is "2 9-line" (a name that starts with digits).
+                too_long = len(part) > (3 if count == 0 else 2)
+                named = count > 0 and self._term(tokens, i + count) is not None
+                if too_long or named or len(joined + part) > t.max_joined_digits:
+                    return _Quantity(i + count, joined) if count > 1 else _Quantity(i + 1, parts[0])
                 joined += part
-            return end, joined, True
+            return _Quantity(end, joined)
         cue = i > 0 and tokens[i - 1].lower in t.time_cues
         clock = len(parts) == 2 and len(parts[0]) <= 2 and int(parts[0]) < 24 and len(parts[1]) == 2
         clock = clock and int(parts[1]) < 60
         zero = any(len(p) > 1 and p.startswith("0") for p in parts) or parts[0] == "0"
         if len(parts) >= 3 or zero or (cue and clock):
-            return end, "".join(parts), True
-        return i + 1, parts[0], True  # "20-30" is a range
+            hhmm = parts[0].zfill(2) + parts[1] if clock else None
+            return _Quantity(end, "".join(parts), clock=hhmm)
+        return _Quantity(i + 1, parts[0])  # "20-30" is a range
+
+    def _label(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+        """The number word that ends a label ("last four") stays a word before a number."""
+        for label in self._tables.labels.get(tokens[i].key, ()):
+            start = i + 1 - len(label)
+            if start < 0 or tuple(tok.key for tok in tokens[start : i + 1]) != label:
+                continue
+            if not all(_joined(tokens[k].sep) for k in range(start + 1, i + 1)):
+                continue
+            if i + 1 < len(tokens) and _joined(tokens[i + 1].sep) and self._quantity(tokens, i + 1):
+                return _Match(i + 1, None, "numbers", tokens[i].start, tokens[i].end)
+        return None
 
     def _number(self, tokens: Sequence[_Token], i: int) -> _Match | None:
         left = self._quantity(tokens, i)
         if left is None:
             return None
-        end, text, integer = left
+        left = self._before_size(tokens, i, left)
+        end, text = left.end, left.text
         ratio = end + 1 < len(tokens) and tokens[end].lower in self._tables.numbers.ratio_words
-        if integer and ratio and _joined(tokens[end].sep) and _joined(tokens[end + 1].sep):
+        if left.integer and ratio and _joined(tokens[end].sep) and _joined(tokens[end + 1].sep):
             right = self._quantity(tokens, end + 1)
-            if right is not None and right[2]:
-                end, text = right[0], f"{text}/{right[1]}"
+            if right is not None and right.integer:
+                end, text = right.end, f"{text}/{right.text}"
+        if end == left.end and left.clock and self._said_as_time(tokens, i, end, left.clock):
+            text = left.clock  # "at nine thirty": 0930, which the analyser reads as a time
         return _Match(end, text, "numbers", tokens[i].start, tokens[end - 1].end, numeric=True)
+
+    def _before_size(self, tokens: Sequence[_Token], i: int, number: _Quantity) -> _Quantity:
+        """A count before a size is two numbers: "two eighteen gauge" is 2 of 18 ga, not 218 ga."""
+        t = self._tables
+        after = tokens[number.end] if number.end < len(tokens) else None
+        if after is None or not _joined(after.sep) or after.lower not in t.units:
+            return number
+        limit = t.unit_digits.get(t.units[after.lower])
+        if limit is None or len(number.text) <= limit:
+            return number
+        for split in range(i + 1, number.end):
+            size = self._quantity(tokens, split)
+            if size is None or size.end != number.end or len(size.text) > limit:
+                continue
+            count = self._quantity(tokens[:split], i)
+            if count is not None and count.end == split:
+                return count
+        return number
+
+    def _said_as_time(self, tokens: Sequence[_Token], i: int, end: int, clock: str) -> bool:
+        """Whether the hour and minutes at tokens[i:end] are a time ("at nine thirty")."""
+        t = self._tables
+        before = tokens[i - 1].lower if i > 0 and _listed(tokens[i].sep) else None
+        after = tokens[end] if end < len(tokens) else None
+        zone = after is not None and _joined(after.sep) and after.lower in t.clock_zones
+        cues = t.strong_time_cues if int(clock[:2]) in t.ambiguous_hours else t.time_cues
+        return zone or before in cues
 
     def _unit(self, tokens: Sequence[_Token], i: int, numeric: bool) -> _Match | None:
         t = self._tables
@@ -524,6 +594,18 @@ class Normaliser:
             if ratio >= t.fuzzy_threshold and (best is None or ratio > best[0]):
                 best = (ratio, entry)
         return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Quantity:
+    """A number read at some token, spoken or in Whisper's digits."""
+
+    end: int
+    """Index of the first token after it."""
+    text: str
+    integer: bool = True
+    clock: str | None = None
+    """The HHMM time it means when said as a time ("nine thirty", "9-30": "0930"), or None."""
 
 
 def _written(

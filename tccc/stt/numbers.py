@@ -124,6 +124,8 @@ class SpokenNumber:
     """Its digits: "110", "0815", "3.25"."""
     integer: bool
     """False when it has a decimal part."""
+    clock: str | None = None
+    """The 24-hour time an hour word and minutes also mean: "nine thirty" (930) is "0930"."""
 
 
 def _int_map(table: Mapping[str, Any]) -> dict[str, int]:
@@ -303,7 +305,15 @@ def parse_spoken_number(
         after = words[1] if len(words) > 1 else None
         if previous in lexicon.one_keep_after or after in lexicon.one_keep_before:
             return None  # "no one", "this one", "one of the casualties"
-    return SpokenNumber(i, text, integer)
+    return SpokenNumber(i, text, integer, _clock(groups) if integer else None)
+
+
+def _clock(groups: Sequence[_Group]) -> str | None:
+    """ "nine thirty", "nine oh five": a lone hour digit and two minute digits, as HHMM."""
+    hour, minutes = groups[0].text, "".join(g.text for g in groups[1:])
+    if len(hour) != 1 or hour == "0" or len(minutes) != 2 or int(minutes) >= 60:
+        return None
+    return f"0{hour}{minutes}"
 
 
 @lru_cache(maxsize=1)
