@@ -191,7 +191,7 @@ FACT_KINDS = (
     "mechanism",  # data {value: Artillery|Blunt|...|Other, word}
     "injury",  # data {site, kind}
     "tourniquet",  # data {limb, type, time, category, high_and_tight}
-    "tourniquet_change",  # data {action: converted|removed, limb?, time}
+    "tourniquet_change",  # data {action: converted|removed|type, limb?, time, type?}
     "dressing",  # data {value: Hemostatic|Pressure|Other, product?}
     "airway",  # data {value: Intact|NPA|CRIC|ET-Tube|SGA}
     "breathing",  # data {value: O2|Needle-D|Chest-Tube|Chest-Seal, side?, vented?, time?}

@@ -75,6 +75,18 @@ def test_casualty_numbers_and_ordinals_switch() -> None:
     assert vitals_of(a, "3") == [("spo2", 94)]
 
 
+def test_casualty_two_heard_as_to_switches_but_a_casualty_moved_to_a_place_does_not() -> None:
+    a = session(
+        "Casualty 1, pulse 110.",
+        "Casualty to has a laceration to the scalp, pulse 90.",
+        "We carried the casualty to the CCP.",
+        "Casualty won, resp rate 20.",
+        "Moving the patient to safety, sats 95.",
+    )
+    assert vitals_of(a, "1") == [("pulse", 110), ("resp_rate", 20), ("spo2", 95)]
+    assert vitals_of(a, "2") == [("pulse", 90)]
+
+
 def test_switches_inside_one_sentence_act_where_they_are_said() -> None:
     a = session("Casualty one has a frag wound to the left arm, casualty two a GSW to the leg.")
     injuries = [(f.casualty, f.data["site"]) for f in facts_of(a, "injury")]

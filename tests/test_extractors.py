@@ -149,6 +149,22 @@ def test_identity_name_rank_roster_unit(lex: Lexicon, normaliser: Normaliser) ->
 
 
 @pytest.mark.parametrize(
+    ("raw", "roster"),
+    [
+        ("Madel roster, NA7721, Bravo Company.", ["NA7721"]),
+        ("Battle roster NA7721.", ["NA7721"]),
+        ("Casualty 3, roster SL0446.", ["SL0446"]),
+        # Not the shape of a roster number.
+        ("Pulse 110, BP 120/80, sats 97.", []),
+        ("M4 rifle, NA77210 serial, NA-7721.", []),
+    ],
+)
+def test_identity_roster(raw: str, roster: list[str], lex: Lexicon) -> None:
+    got = [d["value"] for _, d in rows(identity, raw, lex) if d["field"] == "battle_roster"]
+    assert got == roster
+
+
+@pytest.mark.parametrize(
     ("raw", "unit"),
     [
         ("Charlie Company.", ["Charlie Company"]),
@@ -157,6 +173,9 @@ def test_identity_name_rank_roster_unit(lex: Lexicon, normaliser: Normaliser) ->
         ("First Platoon.", ["First Platoon"]),
         ("Private First Class Ortiz Alpha Company", ["Alpha Company"]),
         ("He is in the company of his squad leader.", []),
+        ("HHC.", []),
+        ("Headquarters Company.", ["Headquarters Company"]),
+        ("Blanco Company.", []),  # Whisper's "Bravo Company": a wrong unit is worse than none
     ],
 )
 def test_identity_unit(raw: str, unit: list[str], lex: Lexicon, normaliser: Normaliser) -> None:
@@ -191,6 +210,8 @@ def test_identity_last4(raw: str, value: str, lex: Lexicon, normaliser: Normalis
         ("He is allergic to penicillin.", ["penicillin"]),
         ("Allergic to penicillin and sulfa.", ["penicillin and sulfa"]),
         ("Is he allergic to anything?", []),
+        # A misheard allergen ("allergic to sulfa" heard as "allergic to so, that's it").
+        ("Allergic to so, that's it.", []),
     ],
 )
 def test_identity_allergies(
@@ -266,6 +287,7 @@ def test_evacuation_with_a_name_carries_it_for_the_analyzer(lex: Lexicon) -> Non
         ("His BP is falling.", []),
         ("BP fell to eighty over fifty.", []),
         ("No IED, no gunshot.", []),
+        ("Shot 82 on room air.", []),  # Whisper's "sats 82"
     ],
 )
 def test_mechanism(raw: str, expected: list[Row], lex: Lexicon, normaliser: Normaliser) -> None:
@@ -421,6 +443,26 @@ def test_tourniquets_without_the_stops_whisper_left_out(lex: Lexicon) -> None:
     ]
     text = "Tourniquet on the left leg at 0815 it's a SOFTT-W the groin bleeding won't stop"
     assert rows(tourniquets, text, lex) == [tq("L Leg", "SOFTT-W", "0815")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It's a SOFTT-W.", [("tourniquet_change", {"action": "type", "type": "SOFTT-W"})]),
+        ("That's a CAT.", [("tourniquet_change", {"action": "type", "type": "CAT"})]),
+        # A type with more said is a tourniquet of its own, or about something else.
+        ("It's a CAT on the right arm.", [tq("R Arm", "CAT")]),
+        ("CAT on the left leg.", [tq("L Leg", "CAT")]),
+    ],
+)
+def test_a_sentence_naming_only_a_type_types_the_tourniquet_before(
+    text: str, expected: list[Row], lex: Lexicon
+) -> None:
+    got = [
+        (k, {x: y for x, y in d.items() if y is not None}) for k, d in rows(tourniquets, text, lex)
+    ]
+    want = [(k, {x: y for x, y in d.items() if y is not None}) for k, d in expected]
+    assert got == want
 
 
 @pytest.mark.parametrize(

@@ -196,6 +196,17 @@ def test_tourniquet_conversion_goes_to_the_one_on_that_limb() -> None:
     assert leg.fact_ids == [1, 3] and arm.fact_ids == [2, 4]
 
 
+def test_a_type_said_after_names_the_last_tourniquet_without_overriding_a_said_type() -> None:
+    log = Log()
+    log.add("tourniquet", limb="L Leg", type=None, time="0815", category="Extremity")
+    log.add("tourniquet_change", action="type", type="SOFTT-W", time=None)
+    log.add("tourniquet", limb="R Leg", type="CAT", time="0820", category="Extremity")
+    log.add("tourniquet_change", action="type", type="SOFTT-W", time=None)
+    left, right = fold(log.facts)["1"].of_kind("tourniquet")
+    assert left.data["type"] == "SOFTT-W" and left.fact_ids == [1, 2]
+    assert right.data["type"] == "CAT" and right.fact_ids == [3]
+
+
 def test_a_change_with_no_tourniquet_changes_nothing() -> None:
     log = Log()
     log.add("tourniquet_change", action="converted", time="0830", limb="L Leg")

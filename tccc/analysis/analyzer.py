@@ -50,9 +50,15 @@ SCENE = "*"
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 _CASUALTY = re.compile(
     r"\b(?:(?:casualty|patient|cas)\s+(?:number\s+|#\s*)?(\d{1,2})\b"
+    # "Casualty to has a laceration" is Whisper's "casualty two"; "casualty to the CCP" is not.
+    # Only before a pause or what is said of a casualty, so "patient to safety" is not.
+    r"|(?:casualty|patient)\s+(to|too|won)\b(?=\s*[,.:;]|\s*$|\s+(?:has|had|is|was|gets|"
+    r"got|needs|pulse|resp|respiratory|sats?|spo2|bp|blood|roster|battle|avpu|alert|urgent"
+    r"|priority|routine)\b)"
     r"|(first|second|third|fourth|fifth|sixth)\s+(?:casualty|patient)\b)",
     re.I,
 )
+_SAID_AS = {"to": 2, "too": 2, "won": 1}
 # A casualty's name after a cue word or opening a clause: "Back to Miller", "now Ortiz",
 # "Diaz is urgent, Chen is priority" (cue words in any case, the name capitalised).
 _BACK_TO = re.compile(
@@ -151,7 +157,13 @@ class SessionAnalyzer:
         at = sentence.start
         cues: list[_Cue] = []
         for m in _CASUALTY.finditer(sentence.text):
-            label = str(int(m.group(1))) if m.group(1) else str(_ORDINALS[m.group(2).lower()])
+            number, heard, ordinal = m.groups()
+            if number:
+                label = str(int(number))
+            elif heard:
+                label = str(_SAID_AS[heard.lower()])
+            else:
+                label = str(_ORDINALS[ordinal.lower()])
             cues.append(_Cue(at + m.start(), at + m.end(), "switch", label))
         for m in _BY_ROSTER.finditer(sentence.text):
             cues.append(_Cue(at + m.start(), at + m.end(), "roster", m.group(1)))

@@ -98,9 +98,44 @@ _NAME = re.compile(
 _ROSTER = re.compile(
     r"\b(?:battle\s+)?roster(?:\s+(?:number|no\.?|#))?\s+(?:is\s+)?([A-Z]{2}\d{4})\b", re.I
 )
-# "last 4 is 1234"; "last 46621" is how the normaliser joins "last four six six two one".
+# Two capital letters and four digits, alone, is a battle roster number whatever came before.
+_ROSTER_TOKEN = re.compile(r"(?<![\w/-])([A-Z]{2}\d{4})(?![\w/-])")
+# "last 4 is 1234", "last four 6621" (the normaliser keeps the label as words).
 _LAST4 = re.compile(r"\blast\s+(?:(?:4|four)\s+(?:is\s+)?(\d{4})|4(\d{4}))\b", re.I)
 _ALLERGY = re.compile(r"\ballergic\s+to\s+([a-z][\w-]*(?:\s+and\s+[a-z][\w-]*)?)", re.I)
+_NOT_ALLERGEN = frozenset(
+    [
+        "so",
+        "that",
+        "it",
+        "the",
+        "this",
+        "these",
+        "those",
+        "what",
+        "which",
+        "a",
+        "an",
+        "um",
+        "uh",
+        "and",
+        "or",
+        "but",
+        "is",
+        "was",
+        "be",
+        "his",
+        "her",
+        "their",
+        "my",
+        "our",
+        "your",
+        "him",
+        "them",
+        "me",
+        "us",
+    ]
+)
 _NO_ALLERGY = re.compile(
     r"\ballerg(?:ies|y)\s*[:,-]?\s*(?:none|nil|negative|nkda)\b"
     r"|\bnot\s+allergic\s+to\s+(?:anything|any\s+\w+)",
@@ -111,8 +146,14 @@ _PHONETIC = (
     "alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliet|kilo|lima|mike|november"
     "|oscar|papa|quebec|romeo|sierra|tango|uniform|victor|whiskey|x-ray|xray|yankee|zulu"
 )
+# Companies are lettered, numbered or named for their role; another word before "company"
+# is a mishearing ("Blanco Company"), and a wrong unit is worse than none.
+_UNIT_ROLES = (
+    "headquarters|hhc|weapons|support|service|medical|signal|engineer|forward support"
+    "|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+)
 _UNIT = re.compile(
-    rf"\b([A-Z][a-z]+|(?i:{_PHONETIC})|\d+(?:st|nd|rd|th))\s+"
+    rf"\b((?i:{_PHONETIC}|{_UNIT_ROLES})|\d+(?:st|nd|rd|th))\s+"
     r"((?i:company|platoon|squad|battalion|troop|battery))\b"
 )
 _WEIGHT = re.compile(
@@ -167,6 +208,13 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
                 m.end(),
             )
         )
+    said = {m.start(1) for m in _ROSTER.finditer(text)}
+    for m in _ROSTER_TOKEN.finditer(text):
+        if m.start(1) not in said:
+            # "Madel roster, NA7721": the number's shape says what it is when the word before
+            # was misheard.
+            data = {"field": "battle_roster", "value": m.group(1)}
+            out.append(_at(sentence, "identity", data, m.start(), m.end()))
     for m in _LAST4.finditer(text):
         out.append(
             _at(
@@ -198,6 +246,8 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
         )
     for m in _ALLERGY.finditer(text):
         value = m.group(1).lower()
+        if value.split()[0] in _NOT_ALLERGEN:
+            continue  # "allergic to so, that's it": a misheard allergen is no allergy
         if value in ("anything", "any", "nothing", "none") or _negated_in(
             sentence, m.start(), m.end()
         ):
@@ -287,6 +337,9 @@ def about_care(clause: Span, lex: Lexicon) -> bool:
     )
 
 
+_READING_AFTER = re.compile(r"\s*\d")
+
+
 def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
     """Mechanism of injury boxes; a clock time said with the mechanism (in a clause about no
     care) is the time of injury: "he was shot at 1400", "fell off a roof at 2205"."""
@@ -300,6 +353,8 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
                 continue  # "a shot of morphine"
             if name == "Fall" and _VITAL_WORD.search(clause.text):
                 continue
+            if _READING_AFTER.match(clause.text, m.end()):
+                continue  # "shot 82": Whisper's "sats 82", a reading, not a gunshot
             data: dict[str, Scalar] = {"value": name, "word": m.group(0).lower()}
             out.append(_at(clause, "mechanism", data, m.start(), m.end()))
             said = times(clause)

@@ -79,6 +79,12 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
         if lex.tourniquet_reference.search(low):
             continue  # "checked the tourniquet at 1430": one already on, not a new one
         anchors = _anchors(clause, lex)
+        named_type = _type_of_previous(clause, anchors)
+        if named_type is not None:
+            # "Tourniquet on the left leg at 0815. It's a SOFTT-W.": the one just put on.
+            data = {"action": "type", "type": named_type, "time": None}
+            out.append(Found("tourniquet_change", data, clause.start, clause.end))
+            continue
         for j, (kind, a_rel, a_rel_end) in enumerate(anchors):
             a_start, a_end = clause.start + a_rel, clause.start + a_rel_end
             seg_end = clause.start + (anchors[j + 1][1] if j + 1 < len(anchors) else len(low))
@@ -142,6 +148,16 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
                 }
                 out.append(Found("tourniquet", data, start, end, extras))
     return out
+
+
+def _type_of_previous(clause: Span, anchors: list[tuple[str | None, int, int]]) -> str | None:
+    """The type in "It's a SOFTT-W", a clause naming only the type of a tourniquet said before."""
+    if len(anchors) != 1 or anchors[0][0] is None:
+        return None
+    name, start, end = anchors[0]
+    if not _ITS_A.search(clause.text[:start]) or clause.text[end:].strip(" .,;:!?"):
+        return None
+    return name
 
 
 def _later_time(later: list[Span], lex: Lexicon) -> list[ClockTime]:

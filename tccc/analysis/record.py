@@ -182,6 +182,11 @@ def _change_tourniquet(record: CasualtyRecord, fact: Fact) -> None:
     if not candidates:
         return
     target = candidates[-1]
-    target.data[str(fact.data["action"])] = fact.data.get("time")
+    if fact.data["action"] == "type":
+        if target.data.get("type") is not None:
+            return  # the type was said with the tourniquet; "it's a ..." is not a correction
+        target.data["type"] = fact.data.get("type")
+    else:
+        target.data[str(fact.data["action"])] = fact.data.get("time")
     target.fact_ids.append(fact.id)
     target.evidence.append(fact.evidence)

@@ -116,9 +116,16 @@ def run_speech(
         source = FileSource(item.path, capacity_s=settings.stream.ring_buffer_s)
         asyncio.run(run_live(settings, source, view))
         latencies += incident.latencies
-        heard = " | ".join(u.text.text for u in incident.log.utterances(incident.session_id))
+        heard = incident.log.utterances(incident.session_id)
         score = scorer.score(expected[item.id], incident.document())
-        rows.append({"id": item.name, **score, "transcript": heard})
+        rows.append(
+            {
+                "id": item.name,
+                **score,
+                "transcript": " | ".join(u.text.text for u in heard),
+                "heard": [u.text.raw for u in heard],
+            }
+        )
     return _summary("speech", rows, latencies)
 
 
