@@ -104,7 +104,7 @@ _ROSTER_TOKEN = re.compile(r"(?<![\w/-])([A-Z]{2}\d{4})(?![\w/-])")
 _LAST4 = re.compile(r"\blast\s+(?:(?:4|four)\s+(?:is\s+)?(\d{4})|4(\d{4}))\b", re.I)
 _ALLERGY = re.compile(r"\ballergic\s+to\s+([a-z][\w-]*(?:\s+and\s+[a-z][\w-]*)?)", re.I)
 _NOT_ALLERGEN = frozenset(
-    [
+    {
         "so",
         "that",
         "it",
@@ -134,7 +134,7 @@ _NOT_ALLERGEN = frozenset(
         "them",
         "me",
         "us",
-    ]
+    }
 )
 _NO_ALLERGY = re.compile(
     r"\ballerg(?:ies|y)\s*[:,-]?\s*(?:none|nil|negative|nkda)\b"
