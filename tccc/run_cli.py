@@ -19,6 +19,7 @@ from tccc.audio.sources import AudioSource
 from tccc.config import Settings
 from tccc.events import Fact, LiveTranscript
 from tccc.live_cli import LiveView, run_live
+from tccc.reports.document import all_tourniquets
 from tccc.store.casualty_log import CasualtyLog
 
 FORMATS = ("dd1380-json", "text", "nine-line", "mist", "zmist", "fhir")
@@ -79,7 +80,7 @@ def card_text(doc: dict[str, Any]) -> str:
             lines.append(f"  mechanism: {', '.join(cas['mechanism'])}")
         for inj in cas["injuries"]:
             lines.append(f"  injury: {inj['site']}" + (f" ({inj['kind']})" if inj["kind"] else ""))
-        for tq in cas["tourniquets"]:
+        for tq in all_tourniquets(cas):
             bits = [tq["limb"] or "limb?", tq["type"] or "", tq["time"] or "time?"]
             lines.append("  tourniquet: " + " ".join(b for b in bits if b))
         for key in ("hemorrhage_dressings", "airway", "breathing", "other_treatments"):

@@ -241,6 +241,11 @@ def test_identity_weight_and_no_name_without_a_capital(
         ("Three casualties, two urgent, one routine.", []),
         ("Priority is stopping the bleeding.", []),
         ("Bleeding is not urgent, will reassess.", []),
+        # Whisper: "evac" heard as "feedback", "medevac" as "in Mac", a stop left out.
+        ("Requesting urgent feedback.", ["Urgent"]),
+        ("Routine in Mac.", ["Routine"]),
+        ("Two grams TXA IO at 0832 Urgent surgical", ["Urgent"]),
+        ("Gave morphine at 0832 urgent need for more", []),
     ],
 )
 def test_evacuation(raw: str, category: list[str], lex: Lexicon, normaliser: Normaliser) -> None:
@@ -288,6 +293,13 @@ def test_evacuation_with_a_name_carries_it_for_the_analyzer(lex: Lexicon) -> Non
         ("BP fell to eighty over fifty.", []),
         ("No IED, no gunshot.", []),
         ("Shot 82 on room air.", []),  # Whisper's "sats 82"
+        # Whisper's hearings of "IED strike" and "fell from".
+        (
+            "I need strike, second casualty.",
+            [("mechanism", {"value": "IED", "word": "i need strike"})],
+        ),
+        ("Felt from the guard tower.", [("mechanism", {"value": "Fall", "word": "felt from"})]),
+        ("I felt fine.", []),
     ],
 )
 def test_mechanism(raw: str, expected: list[Row], lex: Lexicon, normaliser: Normaliser) -> None:
@@ -590,6 +602,16 @@ def vital(sign: str, value: Scalar, **extra: Scalar) -> Row:
         ("On oxygen fifteen liters.", []),
         ("Pulse ox reading two minutes ago.", []),
         ("Temperature thirty five.", []),
+        # How Whisper writes BP and sats it half heard.
+        ("Bp1 68/90.", [vital("bp", "168/90")]),
+        ("Bb168 over 90.", [vital("bp", "168/90")]),
+        ("Bp86 over 50.", [vital("bp", "86/50")]),
+        ("Bb 132/84.", [vital("bp", "132/84")]),
+        ("Set 97.", [vital("spo2", 97)]),
+        ("Check 99%.", [vital("spo2", 99)]),
+        ("Set 20 on the monitor.", []),
+        ("Check 90 minutes later.", []),
+        ("Set 100 mL aside.", []),
     ],
 )
 def test_vitals(raw: str, expected: list[Row], lex: Lexicon, normaliser: Normaliser) -> None:

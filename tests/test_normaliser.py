@@ -124,7 +124,6 @@ def narrations() -> list[dict[str, Any]]:
         ("ketamine 20-30 mg", "ketamine 20-30 mg"),  # a range
         ("pulse 1-18", "pulse 1-18"),  # ambiguous: left for the analyser
         ("2 500 mL bags", "2 500 mL bags"),
-        ("at 22.05 local", "at 22.05 local"),
         # a count before a size: two IVs of 18 gauge, not one of 218
         ("placed two eighteen gauge IVs", "placed 2 18 ga IVs"),
         ("placed 2 18 gauge IVs", "placed 2 18 ga IVs"),
@@ -164,6 +163,17 @@ def test_numbers(normaliser: Normaliser, raw: str, text: str) -> None:
         ("LR running at five hundred an hour", "LR running at 500 an hour"),
         ("BP at one ten over seventy", "BP at 110/70"),
         ("at nine hundred", "at 900"),
+        # Whisper's dotted forms of a time said with a cue; without one, or as a dose, as written.
+        ("CAT at 0.642 and a second at 0.645.", "CAT at 0642 and a second at 0645."),
+        ("Tourniquet at 0.8.15.", "Tourniquet at 0815."),
+        ("junctional tourniquet at 0.0820", "junctional tourniquet at 0820"),
+        ("Needle D right side at 14.08.", "Needle D right side at 1408."),
+        ("Fell at 22.05 local.", "Fell at 2205 local."),
+        ("at 0.50.", "at 0.50."),  # "zero nine fifty" with the nine lost: no time to guess
+        ("dose 0.642", "dose 0.642"),
+        ("at 0.125 mg", "at 0.125 mg"),
+        ("pulse weak at 1.40", "pulse weak at 1.40"),
+        ("temp 36.50", "temp 36.50"),
     ],
 )
 def test_spoken_clock_times_become_hhmm(normaliser: Normaliser, raw: str, text: str) -> None:

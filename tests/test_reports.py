@@ -23,6 +23,7 @@ from tccc.reports.document import (
     Dd1380Document,
     ReportError,
     Vitals,
+    all_tourniquets,
     clock_to_datetime,
 )
 from tccc.reports.fhir import fhir_bundle
@@ -530,3 +531,27 @@ def test_pdf_survives_characters_outside_latin1(tmp_path: Path) -> None:
     # fpdf2 escapes parentheses inside PDF strings.
     assert r"[M2] Convert TQ >= 2 h - now \(by 1632\)" in text
     assert "MARCH: M done, A not assessed" in text
+
+
+def test_a_tourniquet_whose_limb_was_not_heard_is_kept_off_the_rows_but_on_the_card(
+    tmp_path: Path,
+) -> None:
+    from tccc.analysis.record import fold
+    from tccc.events import Evidence, Fact
+    from tccc.reports.export import export_document
+
+    def tq(fact_id: int, limb: str | None, time: str) -> Fact:
+        data = {"limb": limb, "type": "CAT", "time": time, "category": "Extremity"}
+        return Fact(fact_id, "tourniquet", "1", dict(data), Evidence(fact_id, 0, 3, "CAT", "CAT"))
+
+    doc = export_document(fold([tq(1, "R Leg", "1432"), tq(2, None, "1440")]))
+    casualty = doc["casualties"][0]
+    assert [t["limb"] for t in casualty["tourniquets"]] == ["R Leg"]
+    assert [(t["limb"], t["time"]) for t in casualty["tourniquets_unplaced"]] == [(None, "1440")]
+    assert all_tourniquets(casualty) == casualty["tourniquets"] + casualty["tourniquets_unplaced"]
+    assert mist(casualty).treatment[:2] == ("TQ R Leg CAT 1432", "TQ Extremity CAT 1440")
+    path = tmp_path / "card.pdf"
+    dd1380_pdf(doc, path, compress=False)  # type: ignore[arg-type]
+    assert "TQ details: Extremity CAT 1440" in path.read_bytes().decode("latin-1")
+    procedures = resources(fhir_bundle(doc), "Procedure")  # type: ignore[arg-type]
+    assert sum(p["code"]["text"] == "Tourniquet" for p in procedures) == 2

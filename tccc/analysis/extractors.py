@@ -213,8 +213,8 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
         if m.start(1) not in said:
             # "Madel roster, NA7721": the number's shape says what it is when the word before
             # was misheard.
-            data = {"field": "battle_roster", "value": m.group(1)}
-            out.append(_at(sentence, "identity", data, m.start(), m.end()))
+            roster = {"field": "battle_roster", "value": m.group(1)}
+            out.append(_at(sentence, "identity", roster, m.start(), m.end()))
     for m in _LAST4.finditer(text):
         out.append(
             _at(
@@ -267,7 +267,11 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     return out
 
 
-_EVAC_CONTEXT = re.compile(r"\b(?:evac|evacuation|medevac|casevac|category|cat)\b", re.I)
+# "feedback" and "in Mac" are how Whisper hears "evac" and "medevac" said after a category.
+_EVAC_CONTEXT = re.compile(
+    r"\b(?:evac|evacuation|medevac|casevac|category|cat|requesting|request|feedback|in\s+mac)\b",
+    re.I,
+)
 
 
 # Words that may stand around an evacuation category said on its own: "casualty 2 routine",
@@ -289,9 +293,13 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
             if negated(clause, clause.start + m.start(), clause.start + m.end()):
                 continue
             before = " " + clause.text[: m.start()]
-            if re.search(r"(?<!casualty)(?<!patient)(?<!cas)\s\d+\s+$", before, re.I):
+            if re.search(r"(?<!casualty)(?<!patient)(?<!cas)\s\d{1,2}\s+$", before, re.I):
                 continue  # "3 casualties, 2 urgent" counts patients (9-line), names no one
             rest = clause.text[: m.start()] + " " + clause.text[m.end() :]
+            if m.group(0)[:1].isupper() and re.search(r"\d\s+$", before):
+                # "... IO at 0832 Urgent surgical": a capital after a number is a new sentence
+                # whose stop Whisper left out; the words before it are not about the category.
+                rest = clause.text[m.end() :]
             words = re.findall(r"[\w'-]+", _EVAC_FILLER.sub(" ", rest))
             data: dict[str, Scalar] = {"category": name}
             if words and not _EVAC_CONTEXT.search(clause.text):

@@ -34,8 +34,19 @@ _SPO2 = re.compile(
     rf"{_FILL}\s+(\d{{2,3}})\s*%?",
     re.I,
 )
+# Whisper also writes "BP" as "Bb" or "BBA", glues it to the number ("Bp86 over 50"), splits
+# the hundreds off ("Bp1 68/90" is 168/90) and leaves "over" when it could not read a number.
 _BP = re.compile(
-    r"\b(?:bp|blood\s+pressure)\b:?(?:\s+(?:is|was|of|now))*\s+(\d{2,3})\s*/\s*(\d{2,3})\b", re.I
+    r"\b(?:bp|bb|bba|blood\s+pressure)(?:\b:?(?:\s+(?:is|was|of|now))*\s+|(?=\d))"
+    r"(?:([12])\s+(?=\d{2}\b))?(\d{2,3})\s*(?:/|\s+over\s+)(\d{2,3})\b",
+    re.I,
+)
+# Whisper's "sats 97" heard as "set 97", "check 99%", "shot 82": only a reading in the range a
+# saturation takes, straight after the word, and no dose or length after it.
+_SPO2_HEARD = re.compile(
+    r"\b(?:set|check|chat|touch|shot)\s+(\d{2,3})(?:\s*%)?(?![\w/.]|\s*(?:%|mg|g\b|mcg|ml|l\b"
+    r"|ga\b|gauge|min|minutes?|hours?|meters?|m\b|kg|units?|casualt))",
+    re.I,
 )
 _PAIN = re.compile(
     r"\bpain\b:?(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?",
@@ -121,8 +132,14 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
                 out.append(
                     _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())
                 )
+    for m in _SPO2_HEARD.finditer(text):
+        value = int(m.group(1))
+        if 70 <= value <= 100:
+            out.append(
+                _found(sentence, "vital", {"sign": "spo2", "value": value}, m.start(), m.end())
+            )
     for m in _BP.finditer(text):
-        sys_, dia = int(m.group(1)), int(m.group(2))
+        sys_, dia = int((m.group(1) or "") + m.group(2)), int(m.group(3))
         if 40 <= sys_ <= 300 and 20 <= dia <= 200 and dia < sys_:
             out.append(
                 _found(

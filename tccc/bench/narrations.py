@@ -36,9 +36,9 @@ delivery that tiny.en mishears far more (measured in the bench notes)."""
 DEFAULT_WORD_GAP_MS = 50
 """Extra pause between words, the deliberate spacing of dictation."""
 
-SPOKEN_FORMS = {"IV": "I.V.", "IM": "I.M."}
-"""Abbreviations a medic spells out but espeak-ng reads as words: it says "Roman four" for IV
-and "im" for IM, which no medic says, so the text it is given spells them."""
+SPOKEN_FORMS = {"IV": "I.V.", "IM": "I.M.", "AVPU": "A.V.P.U."}
+"""Abbreviations a medic spells out but espeak-ng reads as words: it says "Roman four" for IV,
+"avpoo" for AVPU and "im" for IM, which no medic says, so the text it is given spells them."""
 
 _SPOKEN = re.compile(r"\b(" + "|".join(SPOKEN_FORMS) + r")\b")
 

@@ -137,8 +137,15 @@ class Casualty(_CasualtyRequired, total=False):
     service: str | None
     weight_kg: float | None
     burn_tbsa: float | None
+    tourniquets_unplaced: list[Tourniquet]
+    """Tourniquets whose limb was not heard: no row of the card, but on it all the same."""
     prompts: list[Prompt]
     march: March
+
+
+def all_tourniquets(casualty: Casualty) -> list[Tourniquet]:
+    """Every tourniquet on the casualty: the card's rows, then those whose limb is unknown."""
+    return [*(casualty.get("tourniquets") or []), *(casualty.get("tourniquets_unplaced") or [])]
 
 
 class Session(TypedDict, total=False):

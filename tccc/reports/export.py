@@ -58,6 +58,7 @@ def export_casualty(record: CasualtyRecord, scene: CasualtyRecord | None = None)
     mechanisms = _values(
         (scene.of_kind("mechanism") if scene else []) + record.of_kind("mechanism")
     )
+    tourniquets = [_tourniquet(i) for i in record.of_kind("tourniquet")]
     out: dict[str, Any] = {
         "label": record.label,
         "battle_roster": ident.get("battle_roster"),
@@ -70,7 +71,7 @@ def export_casualty(record: CasualtyRecord, scene: CasualtyRecord | None = None)
         "time_of_injury": record.time_of_injury or (scene.time_of_injury if scene else None),
         "mechanism": mechanisms,
         "injuries": _injuries(record.of_kind("injury")),
-        "tourniquets": [_tourniquet(i) for i in record.of_kind("tourniquet")],
+        "tourniquets": [t for t in tourniquets if t["limb"] is not None],
         "hemorrhage_dressings": _values(record.of_kind("dressing")),
         "airway": _values(record.of_kind("airway")),
         "breathing": _values(record.of_kind("breathing")),
@@ -89,6 +90,11 @@ def export_casualty(record: CasualtyRecord, scene: CasualtyRecord | None = None)
     for key in ("rank", "service", "weight_kg"):
         if key in ident:
             out[key] = ident[key]
+    unplaced = [t for t in tourniquets if t["limb"] is None]
+    if unplaced:
+        # The card's tourniquet rows are limbs; one whose limb was not heard is still on the
+        # casualty, so it is kept (and shown on the card's back), never dropped or guessed.
+        out["tourniquets_unplaced"] = unplaced
     burn = record.of_kind("burn")
     if burn:
         out["burn_tbsa"] = burn[-1].data["tbsa"]

@@ -26,6 +26,7 @@ from tccc.reports.document import (
     Injury,
     ReportError,
     Vitals,
+    all_tourniquets,
     check_document,
     clock_to_datetime,
     session_start,
@@ -414,7 +415,7 @@ class _Casualty:
     def _procedures(self) -> list[Resource]:
         c = self.casualty
         out = []
-        for n, tq in enumerate(c.get("tourniquets") or []):
+        for n, tq in enumerate(all_tourniquets(c)):
             proc = self._procedure("tourniquet", n, "Tourniquet", "Hemorrhage control")
             proc["id"] = self._id("Procedure", "tourniquet", n, tq)
             if tq.get("type"):

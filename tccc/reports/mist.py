@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tccc.reports.document import Casualty, Vitals, casualty_id, check_document, number_text
+from tccc.reports.document import (
+    Casualty,
+    Vitals,
+    all_tourniquets,
+    casualty_id,
+    check_document,
+    number_text,
+)
 
 NONE_RECORDED = "none recorded"
 """What an empty section says."""
@@ -124,7 +131,7 @@ def _signs(columns: list[Vitals]) -> tuple[str, ...]:
 
 def _treatment(casualty: Casualty) -> tuple[str, ...]:
     lines = []
-    for tq in casualty.get("tourniquets") or []:
+    for tq in all_tourniquets(casualty):
         converted = tq.get("converted")
         removed = tq.get("removed")
         lines.append(

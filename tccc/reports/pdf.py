@@ -21,6 +21,7 @@ from tccc.reports.document import (
     Casualty,
     Medication,
     Vitals,
+    all_tourniquets,
     casualty_id,
     check_document,
     clock_to_datetime,
@@ -330,7 +331,7 @@ class _Card:
     def back(self, c: Casualty) -> None:
         """The back of the card: treatments (C-A-B-C), meds, other, notes."""
         self.page(f"TCCC CARD (DD FORM 1380) - BACK - {casualty_id(c)}")
-        tourniquets = c.get("tourniquets") or []
+        tourniquets = all_tourniquets(c)
         tq_categories = [
             t.get("category") or ("Extremity" if t.get("limb") in _LIMBS else t.get("limb") or "")
             for t in tourniquets

@@ -44,6 +44,13 @@ _DOTTED_LETTERS = re.compile(r"[A-Za-z](?:[./][A-Za-z])+")
 _ACRONYM_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9]{1,5}")
 _DECIMAL = re.compile(r"\d+\.\d+")
 _COLON_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+# Whisper's dotted forms of a spoken clock time: "14.08", "0.642" and "0.0820" (zero six
+# forty-two, zero eight twenty), "0.8.15" (zero eight fifteen). Times only where said as one.
+_DOTTED_TIME = re.compile(
+    r"(?P<h>1\d|2[0-3]|0?[1-9])\.(?P<m>[0-5]\d)"
+    r"|0\.0?(?P<h0>\d)(?P<m0>[0-5]\d)"
+    r"|0\.(?P<h1>\d)\.(?P<m1>[0-5]\d)"
+)
 
 # Rule names, in the order they are tried; `TextEdit.rule` and `Normaliser.counts` use them.
 RULES = ("phonetic", "acronym", "term", "numbers", "unit", "fuzzy")
@@ -435,6 +442,11 @@ class Normaliser:
             return self._digit_run(tokens, i)
         if _THOUSANDS.fullmatch(token.text):
             return _Quantity(i + 1, token.text.replace(",", ""))
+        dotted = _DOTTED_TIME.fullmatch(token.text)
+        if dotted is not None:
+            hour = dotted["h"] or dotted["h0"] or dotted["h1"]
+            minute = dotted["m"] or dotted["m0"] or dotted["m1"]
+            return _Quantity(i + 1, token.text, integer=False, clock=hour.zfill(2) + minute)
         if _DECIMAL.fullmatch(token.text):
             return _Quantity(i + 1, token.text, integer=False)
         colon = _COLON_TIME.fullmatch(token.text)
@@ -507,6 +519,8 @@ class Normaliser:
                 end, text = right.end, f"{text}/{right.text}"
         if end == left.end and left.clock and self._said_as_time(tokens, i, end, left.clock):
             text = left.clock  # "at nine thirty": 0930, which the analyser reads as a time
+        elif not left.integer and left.clock is None and not _DECIMAL.fullmatch(text):
+            return None  # "0.8.15" said as no time is left as it was written
         return _Match(end, text, "numbers", tokens[i].start, tokens[end - 1].end, numeric=True)
 
     def _before_size(self, tokens: Sequence[_Token], i: int, number: _Quantity) -> _Quantity:
@@ -532,6 +546,8 @@ class Normaliser:
         t = self._tables
         before = tokens[i - 1].lower if i > 0 and _listed(tokens[i].sep) else None
         after = tokens[end] if end < len(tokens) else None
+        if after is not None and _joined(after.sep) and after.lower in t.units:
+            return False  # "at 0.125 mg" is a dose
         zone = after is not None and _joined(after.sep) and after.lower in t.clock_zones
         cues = t.strong_time_cues if int(clock[:2]) in t.ambiguous_hours else t.time_cues
         return zone or before in cues
