@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # libportaudio2 for microphone capture (sounddevice).
 APT_PACKAGES := curl espeak-ng sox libportaudio2
 
-.PHONY: install apt demo test lint typecheck unit e2e bench clean
+.PHONY: install apt demo sample test lint typecheck unit e2e bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ apt:
 
 demo: install
 	$(BIN)/tccc demo
+
+# Rebuilds tccc/data/sample_narration.ogg from sample_narration.txt (espeak-ng and sox).
+sample: install
+	$(BIN)/python -m tccc.bench.sample
 
 lint: install
 	$(BIN)/ruff check tccc tests

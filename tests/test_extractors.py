@@ -82,6 +82,22 @@ def test_clauses_have_offsets_in_the_whole_text() -> None:
     assert all(text[c.start : c.end] == c.text for c in got)
 
 
+def test_a_comma_after_a_lone_word_ends_no_clause() -> None:
+    # Slow dictation: Whisper puts a comma after nearly every word.
+    text = "Gunshot, wound, to the left, thigh at 1410, heavy bleeding."
+    got = clauses(sentences(text)[0])
+    assert [c.text for c in got] == [
+        "Gunshot, wound, to the left, thigh at 1410",
+        "heavy bleeding",
+    ]
+    assert all(text[c.start : c.end] == c.text for c in got)
+
+
+def test_a_type_and_tourniquet_split_by_whispers_commas_are_one(lex: Lexicon) -> None:
+    text = "CAT, tourniquet, high, and tight on the left, thigh at 1412, bleeding stopped."
+    assert rows(tourniquets, text, lex) == [tq("L Leg", "CAT", "1412", high=True)]
+
+
 @pytest.mark.parametrize(
     ("raw", "hhmm"),
     [
@@ -334,6 +350,8 @@ def test_mechanism_time_in_a_clause_about_care_is_not_the_injury_time(lex: Lexic
             [("face", "laceration"), ("left hand", "laceration")],
         ),
         ("Burns to both hands.", [("both hands", "burn")]),
+        # Whisper's commas in slow dictation.
+        ("Gunshot, wound, to the left, thigh at 1410.", [("left thigh", "GSW")]),
         (
             "Boggy swelling over the right side of the skull.",
             [("right side of the skull", "blunt head injury")],
@@ -608,6 +626,8 @@ def vital(sign: str, value: Scalar, **extra: Scalar) -> Row:
         ("Bp86 over 50.", [vital("bp", "86/50")]),
         ("Bb 132/84.", [vital("bp", "132/84")]),
         ("Set 97.", [vital("spo2", 97)]),
+        ("Paint 8 out of 10.", [vital("pain", 8)]),
+        ("Paint 8 on the wall.", []),
         ("Check 99%.", [vital("spo2", 99)]),
         ("Set 20 on the monitor.", []),
         ("Check 90 minutes later.", []),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tccc.analysis.lexicon import Lexicon
-from tccc.analysis.text import ClockTime, Span, clauses, negated, times
+from tccc.analysis.text import ClockTime, Span, clauses, comma_pieces, negated, times
 from tccc.events import Scalar
 
 
@@ -41,7 +41,7 @@ def side_before(text: str) -> str | None:
 
 
 _SIDE_LEAD = re.compile(
-    r"\b(?:left|right|both|bilateral)\s+(?:(?:upper|lower|side|front|back|inner|outer|anterior"
+    r"\b(?:left|right|both|bilateral),?\s+(?:(?:upper|lower|side|front|back|inner|outer|anterior"
     r"|posterior|lateral|medial|mid|proximal|distal|of|the|his|her)\s+){0,4}$",
     re.I,
 )
@@ -63,7 +63,7 @@ def site_at(clause: Span, lex: Lexicon, start: int = 0) -> tuple[str, str, int, 
         clause.text[m.end() :],
     )
     end = m.end() + (tail.end() if tail else 0)
-    site = clause.text[begin:end].lower()
+    site = re.sub(r"\s*,\s*", " ", clause.text[begin:end].lower())
     site = re.sub(r"\bboth\b", "both", site)
     return site, lex.regions.get(region, ""), clause.start + begin, clause.start + end
 
@@ -288,7 +288,8 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
     """Evacuation category: "requesting urgent evac", or the word alone in its clause, maybe
     with a name ("Diaz is urgent surgical": `subject`, kept only if a casualty has it)."""
     out: list[Found] = []
-    for clause in clauses(sentence):
+    # Comma by comma: a category is often a word on its own ("Confused, urgent").
+    for clause in comma_pieces(sentence):
         for name, m in lex.evac.find(clause.text):
             if negated(clause, clause.start + m.start(), clause.start + m.end()):
                 continue
@@ -384,7 +385,7 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
 
 
 _LINK = re.compile(
-    r"\s*((?:\w+\s+){0,2}?)(?:to|of|in|on|over|at)\s+(?:the\s+|his\s+|her\s+)?"
+    r"\s*,?\s*((?:\w+\s+){0,2}?)(?:to|of|in|on|over|at)\s+(?:the\s+|his\s+|her\s+)?"
     r"|\s+(?:his|her)\s+"
 )
 _AND = re.compile(r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?")

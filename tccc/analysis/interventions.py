@@ -44,7 +44,8 @@ def _anchors(clause: Span, lex: Lexicon) -> list[tuple[str | None, int, int]]:
     out: list[tuple[str | None, int, int]] = []
     for name, start, end in marks:
         prev = out[-1] if out else None
-        if prev is not None and start - prev[2] <= 1:
+        if prev is not None and not clause.text[prev[2] : start].strip(" ,"):
+            # "CAT tourniquet", and Whisper's "CAT, tourniquet": one mention.
             out[-1] = (prev[0] or name, prev[1], end)
         elif prev is not None and prev[0] is None and _ITS_A.search(clause.text[:start]):
             out[-1] = (name, prev[1], prev[2])  # "tourniquet on the left leg, it's a SOFTT-W"

@@ -15,7 +15,8 @@ from typing import Any
 def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     """One case-insensitive pattern matching any phrase as whole words, longest first."""
     parts = sorted({p.lower() for p in phrases}, key=len, reverse=True)
-    body = "|".join(re.escape(p).replace(r"\ ", r"[\s-]+") for p in parts)
+    # Whisper may write a comma between the words of a slowly said phrase ("high, and tight").
+    body = "|".join(re.escape(p).replace(r"\ ", r"[\s,-]+") for p in parts)
     return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
 
 

@@ -49,7 +49,9 @@ _SPO2_HEARD = re.compile(
     re.I,
 )
 _PAIN = re.compile(
-    r"\bpain\b:?(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?",
+    r"\bpain\b:?(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?"
+    # Whisper's "paint 8 out of 10": only with the scale said.
+    r"|\bpaint\s+(\d{1,2})\s+out\s+of\s+10\b",
     re.I,
 )
 _GCS = re.compile(r"\bgcs\b:?(?:\s+(?:is|was|of))*\s+(\d{1,2})\b", re.I)
@@ -127,7 +129,7 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
         out.append(_found(sentence, "vital", data, m.start(), m.end()))
     for sign, pattern in (("resp_rate", _RESP), ("spo2", _SPO2), ("pain", _PAIN), ("gcs", _GCS)):
         for m in pattern.finditer(text):
-            value = int(m.group(1))
+            value = int(m.group(1) or m.group(m.lastindex or 1))
             if valid_vital(sign, value):
                 out.append(
                     _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())

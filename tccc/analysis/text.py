@@ -78,9 +78,34 @@ def sentences(text: str) -> list[Span]:
     return _split(text, 0, _SENTENCE_END)
 
 
-def clauses(sentence: Span) -> list[Span]:
-    """Comma-separated clauses of a sentence, with offsets in the whole text."""
+def comma_pieces(sentence: Span) -> list[Span]:
+    """The pieces of a sentence between commas, each as said ("Confused", "urgent")."""
     return _split(sentence.text, sentence.start, _CLAUSE_END)
+
+
+def clauses(sentence: Span) -> list[Span]:
+    """Comma-separated clauses of a sentence, with offsets in the whole text.
+
+    A comma next to a lone word, or between a side and what follows, is no clause boundary:
+    slow, spaced dictation makes Whisper write one after nearly every word ("gunshot, wound, to
+    the left, thigh"), which would cut a finding from its site or time.
+    """
+    out: list[Span] = []
+    lone_before = False
+    for piece in comma_pieces(sentence):
+        lone = _LONE_WORD.fullmatch(piece.text) is not None
+        if out and (lone_before or lone or _SIDE_END.search(out[-1].text)):
+            prev = out.pop()
+            piece = Span(
+                sentence.text[prev.start - sentence.start : piece.end - sentence.start], prev.start
+            )
+        out.append(piece)
+        lone_before = lone
+    return out
+
+
+_LONE_WORD = re.compile(r"\s*[a-z][a-z'-]*[.!?]?\s*", re.IGNORECASE)
+_SIDE_END = re.compile(r"\b(?:left|right)\s*$", re.IGNORECASE)  # "to the left, thigh"
 
 
 @dataclass(frozen=True)
