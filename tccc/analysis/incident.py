@@ -8,16 +8,19 @@ whatever the caller shows the medic is already durable. `resume` rebuilds the an
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from tccc.analysis.analyzer import SCENE, SessionAnalyzer, UtteranceText, _Casualty
 from tccc.analysis.clock import SessionClock
+from tccc.analysis.evidence import evidence
 from tccc.analysis.march import march_status
 from tccc.analysis.prompts import Prompt
 from tccc.analysis.record import CasualtyRecord, fold
 from tccc.analysis.rules import evaluate
-from tccc.events import Fact, LiveTranscript, NormalisedText
+from tccc.events import Fact, LiveTranscript, NormalisedText, Scalar
 from tccc.reports.export import export_document
 from tccc.store.casualty_log import CasualtyLog
 
@@ -32,6 +35,9 @@ class Incident:
         self.next_utterance = 0
         self.time_offset_s = 0.0
         """Session seconds before this run (a resumed session continues its clock)."""
+        self.after_final: Callable[[UtteranceText, str], None] | None = None
+        """Called with each analysed utterance and its casualty (the language-model stage)."""
+        self._lock = threading.RLock()
 
     @classmethod
     def new(cls, log: CasualtyLog, source: str) -> Incident:
@@ -69,19 +75,57 @@ class Incident:
             normalised=norm,
         )
         utterance = UtteranceText(stored.utterance_id, norm, stored.words, stored.end)
-        before = len(self.analyzer.facts)
-        try:
-            facts = self.analyzer.analyze(utterance)
-            self.log.record(self.session_id, stored, facts)
-        except BaseException:
-            # Not on disk means not acknowledged: the analyzer forgets it too.
-            del self.analyzer.facts[before:]
-            raise
+        with self._lock:
+            before = len(self.analyzer.facts)
+            try:
+                facts = self.analyzer.analyze(utterance)
+                self.log.record(self.session_id, stored, facts)
+            except BaseException:
+                # Not on disk means not acknowledged: the analyzer forgets it too.
+                del self.analyzer.facts[before:]
+                raise
+            casualty = facts[-1].casualty if facts else (self.analyzer.current or "1")
+        if self.after_final is not None:
+            self.after_final(utterance, casualty)
         return facts
 
-    def records(self) -> dict[str, CasualtyRecord]:
+    def add_model_facts(
+        self,
+        utterance: UtteranceText,
+        casualty: str,
+        found: Sequence[tuple[str, dict[str, Scalar], int, int]],
+        source: str,
+    ) -> list[Fact]:
+        """Store what a language model found in an utterance: `suggested` facts, and its
+        conflicts with stated facts as `rejected` events. On disk when this returns."""
+        with self._lock:
+            facts = [
+                Fact(
+                    id=self.analyzer.next_id + n,
+                    kind=kind,
+                    casualty=casualty,
+                    data=dict(data),
+                    evidence=evidence(utterance, start, end),
+                    status="rejected" if kind == "conflict" else "suggested",
+                    source=source,
+                    session_s=utterance.session_s,
+                )
+                for n, (kind, data, start, end) in enumerate(found)
+            ]
+            self.log.add_facts(self.session_id, facts)
+            self.analyzer.next_id += len(facts)
+            self.analyzer.facts.extend(facts)
+        return facts
+
+    def stated_facts(self) -> list[Fact]:
+        """A snapshot of the session's facts (for a worker thread)."""
+        with self._lock:
+            return list(self.analyzer.facts)
+
+    def records(self, *, suggested: bool = False) -> dict[str, CasualtyRecord]:
         """The current casualty records (a fold over every fact so far)."""
-        return fold(self.analyzer.facts)
+        with self._lock:
+            return fold(list(self.analyzer.facts), suggested=suggested)
 
     @property
     def now_s(self) -> float:
@@ -100,10 +144,13 @@ class Incident:
             if label != SCENE
         }
 
-    def document(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The DD 1380 export of the session, with prompts and MARCH-PAWS status."""
+    def document(
+        self, extra: dict[str, Any] | None = None, *, suggested: bool = False
+    ) -> dict[str, Any]:
+        """The DD 1380 export of the session, with prompts and MARCH-PAWS status (with
+        `suggested`, a model's suggestions are on the card as if stated: for benchmarks)."""
         session = {"id": self.session_id} | (extra or {})
-        records = self.records()
+        records = self.records(suggested=suggested)
         doc = export_document(records, session=session)
         prompts = self.prompts()
         scene = records.get(SCENE)

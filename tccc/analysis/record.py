@@ -70,18 +70,22 @@ _SET_KINDS = frozenset({"mechanism", "dressing", "airway", "breathing", "treatme
 _SINGLE_KINDS = frozenset({"burn"})
 
 
-def fold(facts: Iterable[Fact]) -> dict[str, CasualtyRecord]:
+def fold(facts: Iterable[Fact], *, suggested: bool = False) -> dict[str, CasualtyRecord]:
     """Casualty records from facts in order (corrections replace, retractions withdraw).
 
     A correction takes the place of the fact it corrects: a corrected vital stays in the
-    column it was said in, a corrected tourniquet keeps its place in the list."""
-    ordered = sorted(facts, key=lambda f: f.id)
+    column it was said in, a corrected tourniquet keeps its place in the list. Facts a language
+    model suggested stay off the card (listed with the record's facts) unless `suggested`;
+    rejected ones (a model's proposal that contradicted a stated fact) never count."""
+    every = sorted(facts, key=lambda f: f.id)
+    ordered = [f for f in every if f.status == "stated" or (suggested and f.status == "suggested")]
     slots = _slots(ordered)
     by_id = {f.id: f for f in ordered}
     records: dict[str, CasualtyRecord] = {}
-    for fact in ordered:
+    for fact in every:
+        # Every fact is listed with its record; only those that count are applied.
         _record(records, fact).facts.append(fact)
-        if fact.id in slots:
+        if fact.id in slots and fact.id in by_id:
             stands = by_id[slots[fact.id]]
             _apply(_record(records, stands), stands)
     return records

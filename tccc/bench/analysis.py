@@ -16,6 +16,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -75,7 +76,21 @@ def _incident() -> _TimedIncident:
     return incident
 
 
-def run_text(cases: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+Prepare = Callable[[Incident], None]
+"""Called with each new incident before any utterance (the LLM bench attaches its model)."""
+
+
+def _scores(scorer: ModuleType, expected: Any, incident: Incident, model: bool) -> dict[str, Any]:
+    """The score of the export, and with `model` also of the export with suggestions."""
+    score: dict[str, Any] = scorer.score(expected, incident.document())
+    if model:
+        score["with_model"] = scorer.score(expected, incident.document(suggested=True))
+    return score
+
+
+def run_text(
+    cases: list[dict[str, Any]], settings: Settings, prepare: Prepare | None = None
+) -> dict[str, Any]:
     """Score every narration analysed from its text."""
     from tccc.run_cli import analyze_text
 
@@ -84,9 +99,12 @@ def run_text(cases: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     latencies: list[float] = []
     for case in cases:
         incident = _incident()
+        if prepare is not None:
+            prepare(incident)
         analyze_text(incident, case["narration"], settings)
         latencies += incident.latencies
-        rows.append({"id": case["id"], **scorer.score(case["expected"], incident.document())})
+        score = _scores(scorer, case["expected"], incident, prepare is not None)
+        rows.append({"id": case["id"], **score})
     return _summary("text", rows, latencies)
 
 
@@ -96,6 +114,7 @@ def run_speech(
     voices: tuple[str, ...],
     cache: Path,
     delivery: Delivery | None = None,
+    prepare: Prepare | None = None,
 ) -> dict[str, Any]:
     """Score every narration spoken by espeak-ng and transcribed live (unpaced)."""
     from tccc.audio.sources import FileSource
@@ -112,12 +131,14 @@ def run_speech(
     latencies: list[float] = []
     for item in spoken:
         incident = _incident()
+        if prepare is not None:
+            prepare(incident)
         view = RunView(io.StringIO(), incident, quiet=True)
         source = FileSource(item.path, capacity_s=settings.stream.ring_buffer_s)
         asyncio.run(run_live(settings, source, view))
         latencies += incident.latencies
         heard = incident.log.utterances(incident.session_id)
-        score = scorer.score(expected[item.id], incident.document())
+        score = _scores(scorer, expected[item.id], incident, prepare is not None)
         rows.append(
             {
                 "id": item.name,
@@ -130,21 +151,29 @@ def run_speech(
 
 
 def _summary(mode: str, rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, Any]:
+    out = {"mode": mode, **_pooled(rows)}
+    if rows and all("with_model" in r for r in rows):
+        out["with_model"] = _pooled([r["with_model"] for r in rows])
+    return out | {
+        "latency_ms_p50": 1000 * percentile(latencies, 50) if latencies else None,
+        "latency_ms_p95": 1000 * percentile(latencies, 95) if latencies else None,
+        "utterances": len(latencies),
+        "rows": rows,
+    }
+
+
+def _pooled(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Precision and recall pooled over the atoms of every row (the scorer's suite mode)."""
     hits = sum(r["hits"] for r in rows)
     predicted = sum(r["predicted_atoms"] for r in rows)
     expected = sum(r["expected_atoms"] for r in rows)
     return {
-        "mode": mode,
         "cases": len(rows),
         "precision": hits / predicted if predicted else 1.0,
         "recall": hits / expected if expected else 1.0,
         "expected_atoms": expected,
         "predicted_atoms": predicted,
         "hits": hits,
-        "latency_ms_p50": 1000 * percentile(latencies, 50) if latencies else None,
-        "latency_ms_p95": 1000 * percentile(latencies, 95) if latencies else None,
-        "utterances": len(latencies),
-        "rows": rows,
     }
 
 

@@ -98,6 +98,13 @@ def export_casualty(record: CasualtyRecord, scene: CasualtyRecord | None = None)
     burn = record.of_kind("burn")
     if burn:
         out["burn_tbsa"] = burn[-1].data["tbsa"]
+    suggested = [f for f in record.facts if f.status == "suggested"]
+    if suggested:
+        # A language model's suggestions are shown apart, as such, until the medic confirms.
+        out["suggested"] = [
+            {"kind": f.kind, **f.data, "source": f.source, "said": f.evidence.text}
+            for f in suggested
+        ]
     out["facts"] = [fact_json(f) for f in record.facts]
     return out
 

@@ -58,6 +58,22 @@ class CasualtyLog(TranscriptLog):
                 raise
             self._db.execute("COMMIT")
 
+    def add_facts(self, session_id: str, facts: Sequence[Fact]) -> None:
+        """Store facts stated later about a stored utterance (a model's suggestions)."""
+        if not facts:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_fact_row(session_id, f) for f in facts],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def facts(self, session_id: str) -> list[Fact]:
         """Every fact of a session, in the order it was stated."""
         with self._lock:
