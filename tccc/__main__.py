@@ -413,7 +413,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tccc.analysis.incident import Incident
     from tccc.audio.mic import MicSource
     from tccc.audio.sources import AudioSource, FileSource
-    from tccc.llm_cli import finish_stage, start_stage
+    from tccc.llm_cli import finish_stage, start_stage, write_handoffs
     from tccc.run_cli import (
         analyze_audio,
         analyze_text,
@@ -452,12 +452,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                     path, realtime=args.realtime, capacity_s=settings.stream.ring_buffer_s
                 )
             analyze_audio(incident, source, settings, sys.stdout, quiet=False)
-        finish_stage(stage)
+        finish_stage(stage, close=False)
         doc = incident.document()
         print(render(doc, "text"))
         log.end_session(incident.session_id)
         out = args.out or Path("tccc-out") / incident.session_id[:8]
         written = write_reports(doc, out)
+        handoff = write_handoffs(stage, doc, out)
+        if stage is not None:
+            stage.close()
+        written += [handoff] if handoff else []
         print(f"reports: {', '.join(str(p) for p in written)}", file=sys.stderr)
     finally:
         log.close()

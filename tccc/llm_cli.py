@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from tccc.analysis.incident import Incident
 from tccc.config import LlmSettings
@@ -16,7 +17,9 @@ from tccc.errors import LlmError
 from tccc.llm.cache import LlmCache, cached_chat
 from tccc.llm.gapfill import GapFiller
 from tccc.llm.model import LanguageModel, LlamaCppModel, Options
+from tccc.llm.prose import HandoffWriter
 from tccc.llm.stage import LlmStage
+from tccc.reports.document import casualty_id
 
 DRAIN_S = 600.0
 """Longest a finished run waits for the model to catch up before writing the reports."""
@@ -73,12 +76,16 @@ def start_stage(
     return stage
 
 
-def finish_stage(stage: LlmStage | None) -> None:
-    """Let the model catch up, then stop it and print its counts (never any text)."""
+def finish_stage(stage: LlmStage | None, *, close: bool = True) -> None:
+    """Let the model catch up, print its counts (never any text), and stop it unless the
+    hand-off prose still needs the model (`close=False`)."""
     if stage is None:
         return
     caught_up = stage.drain(DRAIN_S)
-    stage.close()
+    if close:
+        stage.close()
+    else:
+        stage.incident.after_final = None
     s, g = stage.stats, stage.filler.stats
     rejected = ", ".join(f"{k} {v}" for k, v in sorted(g.rejected.items())) or "none"
     print(
@@ -89,6 +96,29 @@ def finish_stage(stage: LlmStage | None) -> None:
         f"{stage.filler.cache.stats.hit_rate:.0%}",
         file=sys.stderr,
     )
+
+
+def write_handoffs(stage: LlmStage | None, doc: dict[str, Any], folder: Path) -> Path | None:
+    """`handoff.txt`: each casualty's checked hand-off paragraph (the model's, or the template's
+    when the model's failed its check), with who wrote it; None without the stage."""
+    if stage is None or not doc.get("casualties"):
+        return None
+    writer = HandoffWriter(stage.filler.model, stage.filler.cache)
+    blocks = []
+    for casualty in doc["casualties"]:
+        handoff = writer.write(casualty)
+        blocks.append(f"{casualty_id(casualty)} ({handoff.source})\n{handoff.text}\n")
+    path = folder / "handoff.txt"
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    path.chmod(0o600)
+    s = writer.stats
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.rejected_by.items())) or "none"
+    print(
+        f"hand-off prose: {s.accepted} from the model, {s.rejected} rejected ({reasons}), "
+        f"{s.errors} errors: template used for the rest",
+        file=sys.stderr,
+    )
+    return path
 
 
 def configure_parser(

@@ -299,3 +299,18 @@ def test_analyze_with_the_packaged_model(smollm2: LlamaCppModel, tmp_path: Path)
     assert cas["vitals"][0]["pulse"] == 110 and cas["evac_category"] == "Urgent"
     assert all(f["status"] in ("stated", "suggested", "rejected") for f in cas["facts"])
     assert all(s["source"] == "SmolLM2-135M-Instruct.Q4_1" for s in cas.get("suggested", []))
+
+
+def test_handoff_file_holds_a_checked_paragraph_or_the_template(tmp_path: Path) -> None:
+    from tccc.llm_cli import write_handoffs
+
+    inc = incident()
+    stage = LlmStage(GapFiller(ScriptedModel()), inc)
+    say(inc, 0, "Casualty 1, GSW to the left thigh, CAT on the left thigh at 1412. Urgent evac.")
+    # The scripted model answers JSON, not prose: the check rejects it, the template is used.
+    path = write_handoffs(stage, inc.document(), tmp_path)
+    stage.close()
+    assert path is not None and oct(path.stat().st_mode & 0o777) == "0o600"
+    text = path.read_text()
+    assert "(template)" in text and "TQ L Leg CAT 1412" in text and "Urgent" in text
+    assert write_handoffs(None, inc.document(), tmp_path / "none") is None

@@ -2,31 +2,36 @@
 
 The model is given the record only, never the transcript: the MIST sections of
 `tccc.reports.mist` (signs with their trend, every tourniquet, unplaced ones too), the identity,
-the evacuation category and the prompts of severity "urgent" (title and deadline; their texts
-carry doses of drugs not given, which a model would copy). Its paragraph is used only when
-`check_prose` finds no problem; otherwise the template paragraph (the same sections, joined) is
-used and the reasons are counted. What the check decides:
+the evacuation category and the prompts of severity "urgent" by title and deadline (prompt
+texts carry doses of drugs not given, which a model would copy). Its paragraph is used only
+when `check_prose` finds no problem; otherwise the template paragraph (the same sections,
+joined) is used and the reasons are counted. The paragraph is read through the product's
+normaliser first ("two grams" is "2 g"), and so is the record, so both name things alike;
+problems quote the normalised words. What the check decides:
 
-* numbers: every number of the text (after the product's normaliser has turned number words
-  into digits) is a value of the record text the model was given. Values compare as numbers
-  ("0905" = "905", "2.0" = "2"); a clock time may be written 1432, 14:32, 1432Z or "1432 hrs".
-  A number with a dose unit must be a record quantity after unit conversion ("2g" = "2 g" =
-  "2000 mg", "0.5 L" = "500 mL"; "4 g" or "2 mg" against a record of 2 g is invented); "a/b"
-  must be a recorded BP, or "N/10" for a recorded pain N. BP halves alone are not values. The
-  count of tourniquets, injuries, drugs and fluids is a value ("two tourniquets"). Identifiers
-  mixing letters and digits (battle roster RM4417) must be in the record as written.
-* drugs and devices: names from the vocabulary (medication, fluid and device categories) and
-  the lexicon's drug and fluid names, matched as whole words, longest first over the whole
-  vocabulary (so "oxygen saturation" is a sign, not oxygen), must be named by the record too,
-  or be a product of a card value it holds ("Hypothermia-Prevention" covers HPMK).
+* numbers: a number must be a value of the record text, compared as numbers ("0905" = "905");
+  a clock time may be written 1432, 14:32, 1432Z or "1432 hrs". With a dose unit it must be a
+  recorded quantity after conversion ("2g" = "2 g" = "2000 mg", "0.5 L" = "500 mL"; "4 g" or
+  "2 mg" against 2 g is invented); without one it may repeat any recorded number ("sats 97").
+  "a/b" must be a recorded BP, or "N/10" ("N out of 10") for a recorded pain N; the halves of
+  a BP are no values. Counts of tourniquets, injuries, drugs and fluids are values ("two
+  tourniquets"). Identifiers mixing letters and digits (RM4417) must be recorded as written.
+* drugs and devices: vocabulary names of the drug and device categories and the lexicon's drug
+  and fluid names, matched as whole words, longest first over the whole vocabulary (so
+  "oxygen saturation" is a sign, not oxygen), must be named by the record too, or be covered
+  by a card value it holds ("Hypothermia-Prevention" covers HPMK and the Blizzard blanket).
 * body sites: lexicon regions, with a side word just before (right, left, R, L, both). A site
-  matches a record site of the same region, or of the same limb when the text uses the generic
-  limb word ("right leg" for a right thigh); no side matches any side, a side the record lacks
-  is invented. Everyday words that are also regions ("back", "hand") count only with a side.
-* nothing urgent left out: an Urgent or Urgent-Surgical evacuation category by its words;
-  every tourniquet by a tourniquet word plus its limb and its time where recorded; every
-  urgent prompt by its title or a phrase listed for its rule ("shock" for hemorrhagic shock).
+  matches a record site of the same region, a narrower one ("chest" for "upper chest"), or one
+  of the same limb when the text says the limb ("right leg" for a right thigh); no side matches
+  any side, a side the record lacks is invented. A region inside a device name ("chest seal")
+  is no site; everyday words that are regions ("back", "hand") count only with a side.
+* nothing urgent left out: an Urgent or Urgent-Surgical evacuation by the category's words;
+  every tourniquet by one sentence naming a tourniquet, its limb and its time where recorded;
+  every urgent prompt by its title or a phrase of `PROMPT_PHRASES` ("shock" for C1).
 * length: more than `WORD_LIMIT` words (the model is asked for about `TARGET_WORDS`).
+
+A lexical check cannot read meaning: "TXA is due" and "gave TXA" name the same drug, so a drug
+named only by an urgent prompt's title (TXA) passes either way.
 """
 
 from __future__ import annotations
@@ -55,7 +60,9 @@ _LOGGER = logging.getLogger(__name__)
 TEMPLATE = "template"
 """The `source` of a hand-off that is the template text."""
 TARGET_WORDS = 80
+"""How long the model is asked to write."""
 WORD_LIMIT = 120
+"""Longer than this is no short hand-off: rejected."""
 MAX_TOKENS = 200
 """About 150 words of English: room for the paragraph, not for a second one."""
 REASONS = ("empty", "length", "truncated", "number", "drug", "device", "site", "urgent_evac",
@@ -63,11 +70,11 @@ REASONS = ("empty", "length", "truncated", "number", "drug", "device", "site", "
 """Why a paragraph is rejected: each problem is written "reason: detail"."""
 
 DRUG_CATEGORIES = frozenset({"medication", "fluid"})
+"""Vocabulary categories whose names are drugs (fluids and blood products too)."""
 DEVICE_CATEGORIES = frozenset({"hemorrhage_device", "hemostatic", "hemorrhage", "airway",
                                "respiration", "circulation", "hypothermia", "other"})  # fmt: skip
+"""Vocabulary categories whose names are devices and other treatments."""
 
-# Phrases that count as naming an urgent prompt besides its title: the alert as a medic would
-# say it in a hand-off. A rule not listed here is covered by its title alone.
 PROMPT_PHRASES: Mapping[str, tuple[str, ...]] = {
     "M2": ("tourniquet", "TQ"),
     "R1": ("tension pneumothorax", "tension pneumo", "pneumothorax"),
@@ -78,8 +85,10 @@ PROMPT_PHRASES: Mapping[str, tuple[str, ...]] = {
     "H2": ("herniation", "head injury"),
     "E1": ("overdue",),
 }
+"""Phrases that name an urgent prompt besides its title, as a medic would say the alert in a
+hand-off; a rule not listed is named by its title alone."""
 
-SYSTEM = (
+SYSTEM = (  # the instructions; the record follows as the user's message
     "You write a combat medic's spoken hand-off of one casualty from the casualty record. "
     f"Write one paragraph of plain text, at most {TARGET_WORDS} words, in MIST order: "
     "mechanism, injuries, signs with their trend, treatment, then the evacuation category. "
@@ -88,10 +97,15 @@ SYSTEM = (
     "evacuation category and every urgent alert. No headings, lists or markdown."
 )
 
-_MASS_MG = {"g": 1000, "gm": 1000, "gram": 1000, "grams": 1000, "mg": 1, "mcg": Decimal("0.001"),
-            "ug": Decimal("0.001"), "µg": Decimal("0.001")}  # fmt: skip
-_VOLUME_ML = {"ml": 1, "cc": 1, "l": 1000, "liter": 1000, "liters": 1000, "litre": 1000,
-              "litres": 1000}  # fmt: skip
+# Dose units: (dimension, factor to mg, mL or %), so "2 g" = "2000 mg" and "0.5 L" = "500 mL".
+_UNITS = (
+    dict.fromkeys(("g", "gm", "gram", "grams"), ("mg", Decimal(1000)))
+    | dict.fromkeys(("mg",), ("mg", Decimal(1)))
+    | dict.fromkeys(("mcg", "ug", "µg"), ("mg", Decimal("0.001")))
+    | dict.fromkeys(("ml", "cc"), ("ml", Decimal(1)))
+    | dict.fromkeys(("l", "liter", "liters", "litre", "litres"), ("ml", Decimal(1000)))
+    | dict.fromkeys(("%", "percent"), ("%", Decimal(1)))
+)
 _NUMBER = re.compile(r"(?<![\w.:/])(\d{1,2}:\d{2}|\d+(?:\.\d+)?)(?:\s*/\s*(\d+(?:\.\d+)?))?")
 _UNIT = re.compile(r"\s?(%|[a-zµ]+)(?![\w%])", re.I)
 _CODE = re.compile(r"(?<![\w-])[a-z][a-z-]*\d[\w-]*", re.I)
@@ -102,6 +116,8 @@ _SIDE_BEFORE = re.compile(
     r"inner|outer|anterior|posterior|lateral|medial|mid|proximal|distal|of|the|his|her)\s+){0,3}$",
     re.I,
 )
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+")
+_OUT_OF = re.compile(r"(\d+) out of (\d+)\b")
 _LIMB_WORDS = {"arm": "Arm", "leg": "Leg"}
 _NEED_SIDE = frozenset({"back", "hand", "hands", "ac"})
 _LIMB_ROW = re.compile(r"^(R|L)\s+(Arm|Leg)$", re.I)
@@ -115,11 +131,14 @@ class _Said:
     """What a text names: the items the check compares, each with the words that said it."""
 
     numbers: dict[Decimal, str] = field(default_factory=dict)
+    """Numbers without a dose unit."""
+    values: set[Decimal] = field(default_factory=set)
+    """Every number as written, with a unit or without (what a bare number may repeat)."""
     quantities: dict[tuple[str, Decimal], str] = field(default_factory=dict)
     ratios: dict[tuple[Decimal, Decimal], str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
-    names: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(reason, concept) -> words: ("drug", "vocabulary:TXA") -> "tranexamic acid"."""
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Concept -> (drug or device, words): "vocabulary:TXA" -> ("drug", "tranexamic acid")."""
     sites: dict[Site, str] = field(default_factory=dict)
 
 
@@ -131,7 +150,10 @@ class _Reader:
     lexicon: Lexicon
     normaliser: Normaliser
     forms: re.Pattern[str]
-    cards: Mapping[str, tuple[tuple[str, str], ...]]
+    cards: Mapping[str, tuple[str, ...]]
+    """A card value -> the names it covers ("hypothermia prevention" -> HPMK)."""
+    tourniquets: frozenset[str]
+    """The names that say a tourniquet was put on (tourniquet, TQ, CAT, SOFTT-W, ...)."""
 
     def read(self, text: str) -> _Said:
         """Every number, identifier, drug, device and body site `text` names."""
@@ -139,17 +161,26 @@ class _Reader:
         for m in _NUMBER.finditer(text):
             _read_number(m, text, said)
         for m in _CODE.finditer(text):
-            if self.vocabulary.lookup(m.group(0)) is None and _NUMBER.search(m.group(0)):
+            if self.vocabulary.lookup(m.group(0)) is None:
                 said.codes.setdefault(m.group(0).lower(), m.group(0))
+        drugs: list[tuple[int, int]] = []
+        for kind, choice in (("drug", self.lexicon.drugs), ("fluid", self.lexicon.fluids)):
+            for name, m in choice.find(text):
+                said.names.setdefault(f"{kind}:{name}", ("drug", m.group(0)))
+                drugs.append(m.span())
+        named: list[tuple[int, int]] = []
         for m in self.forms.finditer(text):
             term = self.vocabulary.lookup(m.group(0))
             reason = _reason(term.category) if term else None
             if term is not None and reason is not None:
-                said.names.setdefault((reason, f"vocabulary:{term.canonical}"), m.group(0))
-        for kind, choice in (("drug", self.lexicon.drugs), ("fluid", self.lexicon.fluids)):
-            for name, m in choice.find(text):
-                said.names.setdefault(("drug", f"{kind}:{name}"), m.group(0))
+                # Whole blood is a circulation term, and a blood product the lexicon calls so.
+                reason = "drug" if m.span() in drugs else reason
+                said.names.setdefault(f"vocabulary:{term.canonical}", (reason, m.group(0)))
+                named.append(m.span())
         for m in self.lexicon.region_pattern.finditer(text):
+            # "chest seal", "eye shield": a device's name says nothing of where a wound is.
+            if any(start <= m.start() < end for start, end in named):
+                continue
             region = _singular(m.group(0).lower(), self.lexicon.regions)
             lead = _SIDE_BEFORE.search(text[max(0, m.start() - 60) : m.start()])
             side = _SIDES[lead.group(1).lower()] if lead else None
@@ -162,17 +193,21 @@ class _Reader:
 def _reader() -> _Reader:
     vocabulary = load_vocabulary()
     forms = [form for term in vocabulary.terms for form in term.forms]
-    cards: dict[str, list[tuple[str, str]]] = {}
+    cards: dict[str, list[str]] = {}
     for term in vocabulary.terms:
-        reason = _reason(term.category)
-        if term.card and reason:
-            cards.setdefault(form_key(term.card), []).append((reason, f"vocabulary:{term.canonical}"))
+        if term.card and _reason(term.category):
+            cards.setdefault(form_key(term.card), []).append(f"vocabulary:{term.canonical}")
     return _Reader(
         vocabulary,
         load_lexicon(),
         Normaliser(vocabulary),
         phrase_pattern(forms),
         {card: tuple(concepts) for card, concepts in cards.items()},
+        frozenset(
+            f"vocabulary:{t.canonical}"
+            for t in vocabulary.terms
+            if t.category == "hemorrhage_device"
+        ),
     )
 
 
@@ -188,18 +223,15 @@ def _singular(region: str, regions: Mapping[str, str]) -> str:
 
 
 def _read_number(m: re.Match[str], text: str, said: _Said) -> None:
-    first = Decimal(m.group(1).replace(":", ""))
+    first = Decimal(m.group(1).replace(":", ""))  # 14:32 is the time 1432
     if m.group(2) is not None:
         said.ratios.setdefault((first, Decimal(m.group(2))), m.group(0))
         return
+    said.values.add(first)
     unit = _UNIT.match(text, m.end())
-    word = unit.group(1).lower() if unit else ""
-    if word == "%" or word == "percent":
-        said.quantities.setdefault(("%", first), text[m.start() : unit.end() if unit else m.end()])
-    elif word in _MASS_MG or word in _VOLUME_ML:
-        scale, dim = (_MASS_MG[word], "mg") if word in _MASS_MG else (_VOLUME_ML[word], "ml")
-        end = unit.end() if unit else m.end()
-        said.quantities.setdefault((dim, first * scale), text[m.start() : end])
+    if unit is not None and unit.group(1).lower() in _UNITS:
+        dimension, factor = _UNITS[unit.group(1).lower()]
+        said.quantities.setdefault((dimension, first * factor), text[m.start() : unit.end()])
     else:
         said.numbers.setdefault(first, m.group(0))
 
@@ -214,12 +246,10 @@ def _urgent_prompts(casualty: Casualty) -> list[Mapping[str, object]]:
 
 
 def _identity(casualty: Casualty) -> list[str]:
-    name = " ".join(
-        str(v) for k in ("rank", "first_name", "last_name") if (v := casualty.get(k))
-    )
+    name = " ".join(str(v) for k in ("rank", "first_name", "last_name") if (v := casualty.get(k)))
     parts = [casualty_id(casualty), name, casualty.get("unit") or ""]
     if casualty.get("last4"):
-        parts.append(f"last 4 {casualty.get('last4')}")
+        parts.append(f"last4 {casualty.get('last4')}")
     if casualty.get("allergies"):
         parts.append(f"allergies {casualty.get('allergies')}")
     return [p for p in parts if p]
@@ -263,7 +293,7 @@ def template_text(casualty: Casualty) -> str:
 
 # A worked example as earlier turns: a small model copies the shape of an answer far more
 # reliably than it follows a description of one. Its record is rendered like every other.
-EXAMPLE_CASUALTY: Casualty = {
+EXAMPLE_CASUALTY = cast(Casualty, {
     "label": "2", "battle_roster": None, "last_name": None, "last4": None, "unit": None,
     "allergies": None, "evac_category": "Urgent", "time_of_injury": "0900",
     "mechanism": ["IED"], "injuries": [{"site": "left leg", "kind": "amputation"}],
@@ -278,11 +308,9 @@ EXAMPLE_CASUALTY: Casualty = {
     "fluids": [], "other_treatments": [],
     "medications": [{"category": "Other", "name": "TXA", "dose": "2 g", "route": "IV",
                      "time": "0915"}],
-    "prompts": [{"rule": "C1", "text": "", "deadline": None}],
-}  # fmt: skip
-cast(list[dict[str, object]], EXAMPLE_CASUALTY["prompts"])[0].update(
-    title="Hemorrhagic shock", severity="urgent"
-)
+    "prompts": [{"rule": "C1", "title": "Hemorrhagic shock", "text": "", "deadline": None,
+                 "severity": "urgent"}],
+})  # fmt: skip
 EXAMPLE_ANSWER = (
     "Casualty 2, IED at 0900: amputation of the left leg. Radial pulse 130 and weak at 0910, "
     "120 with BP 90/60 at 0925, responds to voice. CAT tourniquet on the left leg at 0905, "
@@ -301,7 +329,8 @@ def handoff_messages(casualty: Casualty) -> list[dict[str, str]]:
 
 
 def _record_said(casualty: Casualty, reader: _Reader) -> _Said:
-    said = reader.read(record_text(casualty))
+    # Read through the normaliser like the paragraph, so both name things the same way.
+    said = reader.read(reader.normaliser.normalise(record_text(casualty)).text)
     for count in (
         len(all_tourniquets(casualty)),
         len(casualty.get("injuries") or []),
@@ -309,16 +338,13 @@ def _record_said(casualty: Casualty, reader: _Reader) -> _Said:
         len(casualty.get("fluids") or []),
     ):
         if count:
-            said.numbers.setdefault(Decimal(count), str(count))
+            said.values.add(Decimal(count))
     for vitals in casualty.get("vitals") or []:
         if vitals.get("pain") is not None:
             said.ratios.setdefault((Decimal(str(vitals.get("pain"))), Decimal(10)), "pain")
-    for quantity in said.quantities:
-        # A dose or percentage said without its unit is still the recorded value.
-        said.numbers.setdefault(quantity[1] if quantity[0] == "%" else Decimal(-1), "")
     for value in _card_values(casualty):
         for concept in reader.cards.get(form_key(value), ()):
-            said.names.setdefault(concept, value)
+            said.names.setdefault(concept, ("card", value))
     return said
 
 
@@ -329,8 +355,8 @@ def _card_values(casualty: Casualty) -> Iterable[str]:
             # Eye-Shield-R and Eye-Shield-L are the card's Eye-Shield, one per side.
             yield re.sub(r"-[RL]$", "", value)
     for tq in all_tourniquets(casualty):
-        if tq.get("type"):
-            yield str(tq.get("type"))
+        # A tourniquet on the Junctional row is a junctional tourniquet, type or not.
+        yield from (str(v) for k in ("type", "limb", "category") if (v := tq.get(k)))
 
 
 # --- the check --------------------------------------------------------------------------------
@@ -343,11 +369,11 @@ def check_prose(text: str, casualty: Casualty) -> list[str]:
         return ["empty: no text"]
     problems = [f"length: {len(words)} words"] if len(words) > WORD_LIMIT else []
     reader = _reader()
-    prose = reader.normaliser.normalise(" ".join(words)).text
+    prose = _OUT_OF.sub(r"\1/\2", reader.normaliser.normalise(" ".join(words)).text)
     said = reader.read(prose)
     known = _record_said(casualty, reader)
     problems += _invented(said, known, reader.lexicon.regions)
-    problems += _left_out(prose, said, casualty, reader.lexicon.regions)
+    problems += _left_out(prose, casualty, reader)
     return list(dict.fromkeys(problems))
 
 
@@ -357,11 +383,12 @@ def problem_reason(problem: str) -> str:
 
 
 def _invented(said: _Said, known: _Said, regions: Mapping[str, str]) -> list[str]:
-    problems = [f"number: {w}" for value, w in said.numbers.items() if value not in known.numbers]
+    # A dose or a percentage said without its unit is still the recorded value.
+    problems = [f"number: {w}" for value, w in said.numbers.items() if value not in known.values]
     problems += [f"number: {w}" for q, w in said.quantities.items() if q not in known.quantities]
     problems += [f"number: {w}" for r, w in said.ratios.items() if r not in known.ratios]
     problems += [f"number: {w}" for code, w in said.codes.items() if code not in known.codes]
-    problems += [f"{name[0]}: {w}" for name, w in said.names.items() if name not in known.names]
+    problems += [f"{r}: {w}" for name, (r, w) in said.names.items() if name not in known.names]
     problems += [
         f"site: {w}" for site, w in said.sites.items() if not _site_known(site, known, regions)
     ]
@@ -371,10 +398,14 @@ def _invented(said: _Said, known: _Said, regions: Mapping[str, str]) -> list[str
 def _site_known(site: Site, known: _Said, regions: Mapping[str, str]) -> bool:
     side, region = site
     for known_side, known_region in known.sites:
-        same_place = region == known_region or (
-            region in _LIMB_WORDS and regions.get(known_region) == _LIMB_WORDS[region]
+        # Saying less than the record is no invention: "chest" for an upper chest wound,
+        # "leg" for a thigh.
+        same_place = (
+            region == known_region
+            or known_region.endswith(f" {region}")
+            or (region in _LIMB_WORDS and regions.get(known_region) == _LIMB_WORDS[region])
         )
-        if same_place and side in (None, known_side) or same_place and known_side == "both":
+        if same_place and (side in (None, known_side) or known_side == "both"):
             return True
     return False
 
@@ -384,16 +415,21 @@ def _says(prose: str, phrase: str) -> bool:
     return f" {form_key(phrase)} " in f" {form_key(prose)} "
 
 
-def _left_out(prose: str, said: _Said, casualty: Casualty, regions: Mapping[str, str]) -> list[str]:
+def _left_out(prose: str, casualty: Casualty, reader: _Reader) -> list[str]:
     problems = []
     category = casualty.get("evac_category") or ""
     if form_key(category).startswith("urgent") and not _says(prose, category):
         problems.append(f"urgent_evac: {category} not said")
-    device = any(name[1] for name in said.names if name[0] == "device")
+    # A tourniquet is said when one sentence names a tourniquet, its limb and its time: the
+    # limb of a wound in another sentence does not say where the tourniquet is.
+    sentences = [(s, reader.read(s)) for s in _SENTENCE.split(prose)]
     for tq in all_tourniquets(casualty):
         limb, time = tq.get("limb"), tq.get("time")
-        if not (device and _limb_said(limb, said, prose, regions)) or (
-            time and Decimal(time) not in said.numbers
+        if not any(
+            reader.tourniquets & said.names.keys()
+            and _limb_said(limb, said, sentence, reader.lexicon.regions)
+            and _time_said(time, said, sentence)
+            for sentence, said in sentences
         ):
             problems.append(f"tourniquet: {limb or 'limb not recorded'} {time or ''}".rstrip())
     for prompt in _urgent_prompts(casualty):
@@ -415,6 +451,12 @@ def _limb_said(limb: str | None, said: _Said, prose: str, regions: Mapping[str, 
     return any(
         s in (side, "both") and regions.get(r) == row.group(2).title() for s, r in said.sites
     )
+
+
+def _time_said(time: str | None, said: _Said, prose: str) -> bool:
+    if not time:
+        return True
+    return Decimal(time) in said.values if time.isdigit() else _says(prose, time)
 
 
 # --- the writer -------------------------------------------------------------------------------
