@@ -723,6 +723,14 @@ def med(name: str, dose: str | None, route: str | None, time: str | None, catego
             [med("Ketamine", "50 mg", "IM", None, "Analgesic")],
         ),
         ("Ran out of ketamine.", []),
+        # The lollipop's route is in its name: the IV said before it is the TXA's.
+        (
+            "Gave two grams TXA IV at fourteen twenty and a fentanyl lollipop.",
+            [
+                med("TXA", "2 g", "IV", "1420", "Other"),
+                med("OTFC", None, None, "1420", "Analgesic"),
+            ],
+        ),
     ],
 )
 def test_medications(raw: str, expected: list[Row], lex: Lexicon, normaliser: Normaliser) -> None:

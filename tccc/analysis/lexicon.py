@@ -50,6 +50,8 @@ class Drug:
 
     name: str
     category: str
+    route_in_name: bool = False
+    """The name says the route (OTFC): no route is taken from the words around it."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,10 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
         breathing=Choice.of(data["breathing"]),
         treatments=Choice.of(data["treatments"]),
         drugs=Choice.of({name: d["names"] for name, d in drugs.items()}),
-        drug_info={name: Drug(name, str(d["category"])) for name, d in drugs.items()},
+        drug_info={
+            name: Drug(name, str(d["category"]), bool(d.get("route_in_name", False)))
+            for name, d in drugs.items()
+        },
         fluids=Choice.of(data["fluids"]),
         routes=Choice.of(data["routes"]),
         ranks=phrase_pattern(ident["ranks"]),

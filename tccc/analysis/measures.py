@@ -255,7 +255,7 @@ def medications(sentence: Span, lex: Lexicon) -> list[Found]:
                 "category": info.category,
                 "name": name,
                 "dose": dose,
-                "route": _route(lex, before, after),
+                "route": None if info.route_in_name else _route(lex, before, after),
                 "time": clock[0].hhmm if clock else None,
             }
             out.append(Found("medication", data, start, end))
