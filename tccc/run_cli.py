@@ -19,7 +19,7 @@ from tccc.audio.sources import AudioSource
 from tccc.config import Settings
 from tccc.events import Fact, LiveTranscript
 from tccc.live_cli import LiveView, run_live
-from tccc.reports.document import all_tourniquets
+from tccc.reports.document import all_tourniquets, suggestion_lines
 from tccc.store.casualty_log import CasualtyLog
 
 FORMATS = ("dd1380-json", "text", "nine-line", "mist", "zmist", "fhir")
@@ -102,6 +102,7 @@ def card_text(doc: dict[str, Any]) -> str:
                 "  fluid: "
                 + " ".join(str(f[k]) for k in ("name", "volume_ml", "route", "time") if f[k])
             )
+        lines += [f"  {line}" for line in suggestion_lines(cas)]
         for m in cas["medications"]:
             lines.append(
                 "  med: " + " ".join(str(m[k]) for k in ("name", "dose", "route", "time") if m[k])

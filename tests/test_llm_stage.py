@@ -189,6 +189,12 @@ def test_a_grounded_suggestion_is_stored_as_suggested_and_kept_off_the_card() ->
     assert [(s["kind"], s["limb"], s["source"]) for s in cas["suggested"]] == [
         ("tourniquet", "L Leg", "scripted")
     ]
+    from tccc.reports.document import suggestion_lines
+    from tccc.run_cli import card_text
+
+    line = "SUGGESTED by scripted (unconfirmed): tourniquet limb L Leg, category Extremity"
+    assert suggestion_lines(cas) == [f'{line} ("Windlass device on his left leg")']
+    assert line in card_text(inc.document())
     (with_model,) = inc.document(suggested=True)["casualties"]
     assert [t["limb"] for t in with_model["tourniquets"]] == ["L Leg"]
     assert with_model["evac_category"] == "Urgent"  # a conflict never overrides

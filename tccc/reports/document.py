@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Literal, TypedDict, cast
+from typing import Any, Literal, TypedDict, cast
 
 from tccc.errors import TcccError
 
@@ -137,6 +137,8 @@ class Casualty(_CasualtyRequired, total=False):
     service: str | None
     weight_kg: float | None
     burn_tbsa: float | None
+    suggested: list[dict[str, Any]]
+    """Facts a language model suggested (with source and the words said): not card values."""
     tourniquets_unplaced: list[Tourniquet]
     """Tourniquets whose limb was not heard: no row of the card, but on it all the same."""
     prompts: list[Prompt]
@@ -146,6 +148,20 @@ class Casualty(_CasualtyRequired, total=False):
 def all_tourniquets(casualty: Casualty) -> list[Tourniquet]:
     """Every tourniquet on the casualty: the card's rows, then those whose limb is unknown."""
     return [*(casualty.get("tourniquets") or []), *(casualty.get("tourniquets_unplaced") or [])]
+
+
+def suggestion_lines(casualty: Casualty) -> list[str]:
+    """A language model's suggestions, each marked as such: "SUGGESTED by M (unconfirmed): ..."."""
+    out = []
+    for item in casualty.get("suggested") or []:
+        values = ", ".join(
+            f"{k} {v}" for k, v in item.items() if k not in ("kind", "source", "said") and v
+        )
+        out.append(
+            f"SUGGESTED by {item.get('source')} (unconfirmed): {item.get('kind')} {values}"
+            f' ("{item.get("said")}")'
+        )
+    return out
 
 
 class Session(TypedDict, total=False):

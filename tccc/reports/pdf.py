@@ -27,6 +27,7 @@ from tccc.reports.document import (
     clock_to_datetime,
     number_text,
     session_start,
+    suggestion_lines,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -423,4 +424,4 @@ def _notes(c: Casualty) -> list[str]:
     march = c.get("march") or {}
     if march:
         notes.append("MARCH: " + ", ".join(f"{step} {state}" for step, state in march.items()))
-    return notes
+    return notes + suggestion_lines(c)
