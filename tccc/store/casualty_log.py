@@ -45,26 +45,21 @@ class CasualtyLog(TranscriptLog):
 
     def record(self, session_id: str, transcript: LiveTranscript, facts: Sequence[Fact]) -> None:
         """Store one final transcript and its facts atomically; on disk when this returns."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(INSERT_TRANSCRIPT, transcript_row(session_id, transcript))
-                self._db.executemany(
-                    "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_fact_row(session_id, f) for f in facts],
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._write(session_id, transcript, facts)
 
     def add_facts(self, session_id: str, facts: Sequence[Fact]) -> None:
         """Store facts stated later about a stored utterance (a model's suggestions)."""
-        if not facts:
-            return
+        if facts:
+            self._write(session_id, None, facts)
+
+    def _write(
+        self, session_id: str, transcript: LiveTranscript | None, facts: Sequence[Fact]
+    ) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if transcript is not None:
+                    self._db.execute(INSERT_TRANSCRIPT, transcript_row(session_id, transcript))
                 self._db.executemany(
                     "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [_fact_row(session_id, f) for f in facts],
