@@ -205,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("session", nargs="?", help="session id or prefix (default: list them)")
     report.add_argument("--format", default="text", choices=_formats())
     report.add_argument("--db", help="casualty log (default $TCCC_DB or ~/.local/share/tccc)")
+    report.add_argument(
+        "--confirm",
+        type=int,
+        action="append",
+        default=[],
+        metavar="FACT",
+        help="confirm a language model's suggestion (its fact number) before the report",
+    )
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -510,7 +518,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if session_id is None:
             print(f"tccc: no single session matches {args.session!r}", file=sys.stderr)
             return 2
-        print(render(Incident.resume(log, session_id).document(), args.format))
+        incident = Incident.resume(log, session_id)
+        for fact_id in args.confirm:
+            incident.confirm(fact_id)
+            print(f"confirmed fact {fact_id}", file=sys.stderr)
+        print(render(incident.document(), args.format))
     finally:
         log.close()
     return 0

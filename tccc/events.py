@@ -205,6 +205,7 @@ FACT_KINDS = (
     "burn",  # data {tbsa: percent}
     "retract",  # "scratch that": data {fact: id of the fact withdrawn}
     "conflict",  # a model's proposal that contradicts a stated fact: data {fact, kind, proposed}
+    "confirm",  # the medic confirmed a model's suggestion: data {fact: its id}
 )
 """Kinds of casualty facts; the comment after each names its data fields."""
 

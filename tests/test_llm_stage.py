@@ -20,6 +20,7 @@ from tccc.analysis.analyzer import SessionAnalyzer
 from tccc.analysis.evidence import UtteranceText
 from tccc.analysis.incident import Incident
 from tccc.analysis.lexicon import load_lexicon
+from tccc.errors import TcccError
 from tccc.events import LiveTranscript
 from tccc.llm.cache import LlmCache, cache_key, cached_chat
 from tccc.llm.gapfill import SCHEMA, GapFiller
@@ -192,12 +193,23 @@ def test_a_grounded_suggestion_is_stored_as_suggested_and_kept_off_the_card() ->
     from tccc.reports.document import suggestion_lines
     from tccc.run_cli import card_text
 
-    line = "SUGGESTED by scripted (unconfirmed): tourniquet limb L Leg, category Extremity"
+    fact_id = suggested[0].id
+    line = (
+        f"SUGGESTED by scripted (unconfirmed, fact {fact_id}): tourniquet limb L Leg, "
+        "category Extremity"
+    )
     assert suggestion_lines(cas) == [f'{line} ("Windlass device on his left leg")']
     assert line in card_text(inc.document())
     (with_model,) = inc.document(suggested=True)["casualties"]
     assert [t["limb"] for t in with_model["tourniquets"]] == ["L Leg"]
     assert with_model["evac_category"] == "Urgent"  # a conflict never overrides
+    # Once the medic confirms it, it is on the card and no longer listed as a suggestion.
+    inc.confirm(fact_id)
+    (confirmed,) = inc.document()["casualties"]
+    assert [t["limb"] for t in confirmed["tourniquets"]] == ["L Leg"]
+    assert "suggested" not in confirmed
+    with pytest.raises(TcccError, match="not a suggestion"):
+        inc.confirm(1)  # a stated fact
 
 
 def test_a_slow_model_never_delays_rule_facts_and_overflow_drops_the_oldest() -> None:
@@ -320,3 +332,31 @@ def test_handoff_file_holds_a_checked_paragraph_or_the_template(tmp_path: Path) 
     text = path.read_text()
     assert "(template)" in text and "TQ L Leg CAT 1412" in text and "Urgent" in text
     assert write_handoffs(None, inc.document(), tmp_path / "none") is None
+
+
+def test_report_confirms_a_suggestion_from_the_log(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    log = CasualtyLog(db)
+    inc = Incident(log, log.new_session("test"), SessionAnalyzer())
+    model = ScriptedModel([{"kind": "tourniquet", "value": "left leg", "quote": "on his left leg"}])
+    stage = LlmStage(GapFiller(model), inc)
+    stage.attach()
+    say(inc, 0, "Windlass device on his left leg.")
+    assert stage.drain(10)
+    stage.close()
+    (fact,) = [f for f in log.facts(inc.session_id) if f.status == "suggested"]
+    log.close()
+    session = inc.session_id[:8]
+    proc = tccc("report", session, "--db", str(db), "--format", "dd1380-json")
+    (cas,) = json.loads(proc.stdout)["casualties"]
+    assert cas["tourniquets"] == [] and cas["suggested"][0]["fact"] == fact.id
+    confirm = ("--confirm", str(fact.id))
+    proc = tccc("report", session, "--db", str(db), *confirm, "--format", "dd1380-json")
+    assert proc.returncode == 0, proc.stderr
+    (cas,) = json.loads(proc.stdout)["casualties"]
+    assert [t["limb"] for t in cas["tourniquets"]] == ["L Leg"] and "suggested" not in cas
+    # The confirmation is in the log: the next report shows it without being told again.
+    proc = tccc("report", session, "--db", str(db), "--format", "dd1380-json")
+    assert [t["limb"] for t in json.loads(proc.stdout)["casualties"][0]["tourniquets"]] == ["L Leg"]
+    bad = tccc("report", session, "--db", str(db), "--confirm", "999")
+    assert bad.returncode == 2 and "not a suggestion" in bad.stderr

@@ -20,6 +20,7 @@ from tccc.analysis.march import march_status
 from tccc.analysis.prompts import Prompt
 from tccc.analysis.record import CasualtyRecord, fold
 from tccc.analysis.rules import evaluate
+from tccc.errors import TcccError
 from tccc.events import Fact, LiveTranscript, NormalisedText, Scalar
 from tccc.reports.export import export_document
 from tccc.store.casualty_log import CasualtyLog
@@ -116,6 +117,28 @@ class Incident:
             self.analyzer.next_id += len(facts)
             self.analyzer.facts.extend(facts)
         return facts
+
+    def confirm(self, fact_id: int) -> Fact:
+        """The medic confirms a model's suggestion: it counts as stated from now on."""
+        with self._lock:
+            target = next((f for f in self.analyzer.facts if f.id == fact_id), None)
+            if target is None or target.status != "suggested":
+                raise TcccError(
+                    f"fact {fact_id} is not a suggestion of this session", code="not_suggested"
+                )
+            fact = Fact(
+                id=self.analyzer.next_id,
+                kind="confirm",
+                casualty=target.casualty,
+                data={"fact": fact_id},
+                evidence=target.evidence,
+                source="medic",
+                session_s=self.now_s,
+            )
+            self.log.add_facts(self.session_id, [fact])
+            self.analyzer.next_id += 1
+            self.analyzer.facts.append(fact)
+        return fact
 
     def stated_facts(self) -> list[Fact]:
         """A snapshot of the session's facts (for a worker thread)."""

@@ -75,10 +75,15 @@ def fold(facts: Iterable[Fact], *, suggested: bool = False) -> dict[str, Casualt
 
     A correction takes the place of the fact it corrects: a corrected vital stays in the
     column it was said in, a corrected tourniquet keeps its place in the list. Facts a language
-    model suggested stay off the card (listed with the record's facts) unless `suggested`;
-    rejected ones (a model's proposal that contradicted a stated fact) never count."""
+    model suggested stay off the card (listed with the record's facts) unless confirmed or
+    `suggested`; rejected ones (a model's proposal that contradicted a stated fact) never count."""
     every = sorted(facts, key=lambda f: f.id)
-    ordered = [f for f in every if f.status == "stated" or (suggested and f.status == "suggested")]
+    confirmed = confirmed_ids(every)
+    ordered = [
+        f
+        for f in every
+        if f.status == "stated" or (f.status == "suggested" and (suggested or f.id in confirmed))
+    ]
     slots = _slots(ordered)
     by_id = {f.id: f for f in ordered}
     records: dict[str, CasualtyRecord] = {}
@@ -89,6 +94,11 @@ def fold(facts: Iterable[Fact], *, suggested: bool = False) -> dict[str, Casualt
             stands = by_id[slots[fact.id]]
             _apply(_record(records, stands), stands)
     return records
+
+
+def confirmed_ids(facts: Iterable[Fact]) -> set[int]:
+    """Ids of suggested facts the medic confirmed (they count as stated)."""
+    return {int(str(f.data["fact"])) for f in facts if f.kind == "confirm"}
 
 
 def _record(records: dict[str, CasualtyRecord], fact: Fact) -> CasualtyRecord:

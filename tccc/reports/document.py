@@ -155,11 +155,11 @@ def suggestion_lines(casualty: Casualty) -> list[str]:
     out = []
     for item in casualty.get("suggested") or []:
         values = ", ".join(
-            f"{k} {v}" for k, v in item.items() if k not in ("kind", "source", "said") and v
+            f"{k} {v}" for k, v in item.items() if k not in ("fact", "kind", "source", "said") and v
         )
         out.append(
-            f"SUGGESTED by {item.get('source')} (unconfirmed): {item.get('kind')} {values}"
-            f' ("{item.get("said")}")'
+            f"SUGGESTED by {item.get('source')} (unconfirmed, fact {item.get('fact')}): "
+            f'{item.get("kind")} {values} ("{item.get("said")}")'
         )
     return out
 

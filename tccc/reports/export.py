@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from tccc.analysis.record import CasualtyRecord, Item
+from tccc.analysis.record import CasualtyRecord, Item, confirmed_ids
 from tccc.events import Fact
 
 SCHEMA = "tccc.dd1380/1"
@@ -98,11 +98,12 @@ def export_casualty(record: CasualtyRecord, scene: CasualtyRecord | None = None)
     burn = record.of_kind("burn")
     if burn:
         out["burn_tbsa"] = burn[-1].data["tbsa"]
-    suggested = [f for f in record.facts if f.status == "suggested"]
+    confirmed = confirmed_ids(record.facts)
+    suggested = [f for f in record.facts if f.status == "suggested" and f.id not in confirmed]
     if suggested:
         # A language model's suggestions are shown apart, as such, until the medic confirms.
         out["suggested"] = [
-            {"kind": f.kind, **f.data, "source": f.source, "said": f.evidence.text}
+            {"fact": f.id, "kind": f.kind, **f.data, "source": f.source, "said": f.evidence.text}
             for f in suggested
         ]
     out["facts"] = [fact_json(f) for f in record.facts]
