@@ -360,3 +360,17 @@ def test_report_confirms_a_suggestion_from_the_log(tmp_path: Path) -> None:
     assert [t["limb"] for t in json.loads(proc.stdout)["casualties"][0]["tourniquets"]] == ["L Leg"]
     bad = tccc("report", session, "--db", str(db), "--confirm", "999")
     assert bad.returncode == 2 and "not a suggestion" in bad.stderr
+
+
+def test_bench_llm_reports_rules_and_model_scores(smollm2: LlamaCppModel, tmp_path: Path) -> None:
+    out = tmp_path / "llm.json"
+    proc = tccc("bench", "llm", "--mode", "text", "--limit", "2", "--json", str(out))
+    if proc.returncode != 0 and "no dev narrations" in proc.stderr:
+        pytest.skip("the shared dev narrations are absent")
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(out.read_text())
+    llm = result["llm"]
+    assert llm["utterances"] == 2 and llm["replay_hit_rate"] == 1.0
+    # The stage may add facts; it must never make the card less right.
+    assert result["with_model"]["precision"] >= result["precision"]
+    assert llm["model_rss_mb"] > 0 and llm["latency_s_p50"] > 0

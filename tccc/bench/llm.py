@@ -62,12 +62,19 @@ class _Attach:
 
     filler: GapFiller
     latencies: list[float] = field(default_factory=list)
+    per_narration: list[float] = field(default_factory=list)
+    """Model seconds per narration (every utterance of one incident)."""
 
     def __call__(self, incident: Incident) -> None:
+        self.per_narration.append(0.0)
+        slot = len(self.per_narration) - 1
+
         def after(utterance: UtteranceText, casualty: str) -> None:
             started = time.perf_counter()
             found = self.filler.suggest(utterance, incident.stated_facts(), casualty)
-            self.latencies.append(time.perf_counter() - started)
+            spent = time.perf_counter() - started
+            self.latencies.append(spent)
+            self.per_narration[slot] += spent
             rows = [(kind, data, g.start, g.end) for kind, data, g in found]
             incident.add_model_facts(utterance, casualty, rows, self.filler.model.name)
 
@@ -101,6 +108,8 @@ def run(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
             "utterances": len(attach.latencies),
             "latency_s_p50": percentile(attach.latencies, 50) if attach.latencies else None,
             "latency_s_p95": percentile(attach.latencies, 95) if attach.latencies else None,
+            "narration_s_p50": percentile(attach.per_narration, 50),
+            "narration_s_p95": percentile(attach.per_narration, 95),
             "prompt_tok_s": _rate(answers, "prompt_tokens"),
             "gen_tok_s": _rate(answers, "completion_tokens"),
             "model_rss_mb": (loaded - before) / 2**20,
@@ -150,7 +159,8 @@ def format_report(results: list[dict[str, Any]]) -> str:
             f"  rules only        precision {r['precision']:.3f}  recall {r['recall']:.3f}",
             f"  rules + model     precision {m['precision']:.3f}  recall {m['recall']:.3f}",
             f"  latency per utterance p50 {llm['latency_s_p50']:.2f} s  p95 "
-            f"{llm['latency_s_p95']:.2f} s",
+            f"{llm['latency_s_p95']:.2f} s; per narration p50 {llm['narration_s_p50']:.1f} s"
+            f"  p95 {llm['narration_s_p95']:.1f} s",
             f"  tokens/s prompt {llm['prompt_tok_s'] or 0:.0f}  generation "
             f"{llm['gen_tok_s'] or 0:.0f}",
             f"  model memory +{llm['model_rss_mb']:.0f} MiB (process {llm['peak_rss_mb']:.0f} MiB)"
