@@ -7,6 +7,7 @@ without the stage: transcripts, rule facts, prompts and reports never depend on 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,7 @@ def configure_parser(
 def cmd_llm(args: argparse.Namespace, settings: LlmSettings) -> int:
     """Answer `tccc llm ask`."""
     if args.model_path:
-        settings = LlmSettings(**{**settings.__dict__, "model_path": args.model_path})
+        settings = dataclasses.replace(settings, model_path=args.model_path)
     try:
         model = open_model(settings)
         answer = cached_chat(
