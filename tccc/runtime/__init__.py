@@ -1,0 +1,1 @@
+"""Edge runtime: telemetry, budgets and policy for Jetson boards and any CPU."""
