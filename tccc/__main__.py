@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tccc.llm_cli import configure_parser as configure_llm
 
     _engine_flags(configure_llm(sub, common))
+    from tccc.runtime_cli import configure_parser as configure_runtime
+
+    configure_runtime(sub, common)
     for job in (demo, run, analyze):
         add_llm_flag(job)
 
@@ -535,6 +538,20 @@ def cmd_llm(args: argparse.Namespace) -> int:
     return ask(args, _resolve(args).settings.llm)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """`tccc doctor`."""
+    from tccc.runtime_cli import cmd_doctor as doctor
+
+    return doctor(args)
+
+
+def cmd_runtime(args: argparse.Namespace) -> int:
+    """`tccc runtime simulate|traces`."""
+    from tccc.runtime_cli import cmd_runtime as runtime
+
+    return runtime(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its table (and JSON if asked)."""
     if args.bench_command == "analysis":
@@ -628,6 +645,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench": cmd_bench,
         "models": cmd_models,
         "llm": cmd_llm,
+        "doctor": cmd_doctor,
+        "runtime": cmd_runtime,
     }
     try:
         return handlers[args.command](args)
