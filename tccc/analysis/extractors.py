@@ -161,6 +161,11 @@ _WEIGHT = re.compile(
 )
 
 
+def _field(sentence: Span, field: str, value: Scalar, m: re.Match[str]) -> Found:
+    """An identity fact: one card field and its value, said at the match."""
+    return _at(sentence, "identity", {"field": field, "value": value}, m.start(), m.end())
+
+
 def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     """Name (after a rank), battle roster, last 4, unit, service, allergies, weight."""
     out: list[Found] = []
@@ -198,52 +203,24 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
                         name.end(1),
                     )
                 )
+    said: set[int] = set()
     for m in _ROSTER.finditer(text):
-        out.append(
-            _at(
-                sentence,
-                "identity",
-                {"field": "battle_roster", "value": m.group(1).upper()},
-                m.start(),
-                m.end(),
-            )
-        )
-    said = {m.start(1) for m in _ROSTER.finditer(text)}
+        out.append(_field(sentence, "battle_roster", m.group(1).upper(), m))
+        said.add(m.start(1))
     for m in _ROSTER_TOKEN.finditer(text):
         if m.start(1) not in said:
             # "Madel roster, NA7721": the number's shape says what it is when the word before
             # was misheard.
-            roster = {"field": "battle_roster", "value": m.group(1)}
-            out.append(_at(sentence, "identity", roster, m.start(), m.end()))
+            out.append(_field(sentence, "battle_roster", m.group(1), m))
     for m in _LAST4.finditer(text):
-        out.append(
-            _at(
-                sentence,
-                "identity",
-                {"field": "last4", "value": m.group(1) or m.group(2)},
-                m.start(),
-                m.end(),
-            )
-        )
+        out.append(_field(sentence, "last4", m.group(1) or m.group(2), m))
     for m in _UNIT.finditer(text):
-        out.append(
-            _at(
-                sentence,
-                "identity",
-                {"field": "unit", "value": f"{_capital(m.group(1))} {_capital(m.group(2))}"},
-                m.start(),
-                m.end(),
-            )
-        )
+        out.append(_field(sentence, "unit", f"{_capital(m.group(1))} {_capital(m.group(2))}", m))
     for service, m in lex.services.find(text):
-        out.append(
-            _at(sentence, "identity", {"field": "service", "value": service}, m.start(), m.end())
-        )
+        out.append(_field(sentence, "service", service, m))
     nkda = [*lex.nkda.finditer(text), *_NO_ALLERGY.finditer(text)]
     for m in sorted(nkda, key=lambda m: m.start())[:1]:
-        out.append(
-            _at(sentence, "identity", {"field": "allergies", "value": "NKDA"}, m.start(), m.end())
-        )
+        out.append(_field(sentence, "allergies", "NKDA", m))
     for m in _ALLERGY.finditer(text):
         value = m.group(1).lower()
         if value.split()[0] in _NOT_ALLERGEN:
@@ -255,15 +232,7 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
         data: dict[str, Scalar] = {"field": "allergies", "value": value}
         out.append(_at(sentence, "identity", data, m.start(), m.end()))
     for m in _WEIGHT.finditer(text):
-        out.append(
-            _at(
-                sentence,
-                "identity",
-                {"field": "weight_kg", "value": int(m.group(1))},
-                m.start(),
-                m.end(),
-            )
-        )
+        out.append(_field(sentence, "weight_kg", int(m.group(1)), m))
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tccc.runtime.memory import read_text
+from tccc.runtime.sysfs import read_text
 
 GPU_LOAD_NODES = (
     "sys/devices/platform/bus@0/17000000.gpu/load",  # Orin, L4T 36 (JetPack 6)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tccc.runtime.sysfs import read_text
+
 _KIB_PER_MIB = 1024.0
 # /proc/meminfo keys and the sample fields they fill.
 _FIELD = {
@@ -18,14 +20,6 @@ _FIELD = {
 }
 # Substrings of /proc/device-tree/model that only Jetson (Tegra) boards carry.
 _JETSON_MARKERS = ("jetson", "orin", "xavier", "tegra")
-
-
-def read_text(path: Path) -> tuple[str | None, str | None]:
-    """Read a small /proc or /sys file: (text, None), or (None, why it could not be read)."""
-    try:
-        return path.read_text(encoding="utf-8", errors="replace"), None
-    except OSError as exc:  # missing, unreadable, or a directory where a file should be
-        return None, f"cannot read {path}: {exc.strerror or exc}"
 
 
 def parse_meminfo(text: str) -> dict[str, float]:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tccc.runtime.sysfs import read_text
+
 INPUT_RAILS = ("VDD_IN", "POM_5V_IN")
 """Rails that measure the whole module's input, in order of preference (POM_5V_IN: Nano, TX2)."""
 
@@ -158,7 +160,8 @@ def _add_rail(
     channel: str,
 ) -> None:
     """Append the rail labelled at `label_path`, or record why its label is unreadable."""
-    label, reason = _read_text(label_path)
+    label, reason = read_text(label_path)
+    label = label.strip() if label is not None else None
     if label is None:
         problems.append(f"{label_path}: {reason}")
         return
@@ -199,19 +202,12 @@ def _input_power(rails: tuple[Rail, ...], root: Path) -> tuple[float | None, str
     return None, f"no input rail ({', '.join(INPUT_RAILS)}) among {found}"
 
 
-def _read_text(path: Path) -> tuple[str | None, str | None]:
-    """A sysfs file's stripped text, or None and why it could not be read."""
-    try:
-        return path.read_text(encoding="ascii").strip(), None
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read {path.name}: {exc.__class__.__name__}"
-
-
 def _read_number(path: Path) -> tuple[float | None, str | None]:
     """A sysfs file's numeric value, or None and why it could not be read."""
-    text, reason = _read_text(path)
+    text, reason = read_text(path)
     if text is None:
         return None, reason
+    text = text.strip()
     try:
         # Some L4T nodes append a unit ("32760 ma"); the number comes first.
         return float(text.split()[0]), None

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tccc.runtime.memory import read_text
+from tccc.runtime.sysfs import read_text
 
 _ZONE_DIR = re.compile(r"thermal_zone(\d+)$")
 _TRIP_FILE = re.compile(r"trip_point_(\d+)_temp$")
