@@ -46,6 +46,10 @@ _FLAG_KEYS = {
     "max_upload_mb": "server.max_upload_mb",
     "queue_size": "server.queue_size",
     "session_db": "server.session_db",
+    "analyze": "server.analyze",
+    "llm": "llm.enabled",
+    "battery_wh": "runtime.battery_wh",
+    "runtime": "runtime.enabled",
     "end_silence_ms": "stream.end_silence_ms",
     "partial_interval_ms": "stream.partial_interval_ms",
     "pause_ms": "stream.pause_ms",
@@ -143,7 +147,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-upload-mb", type=float)
     serve.add_argument("--queue-size", type=int)
-    serve.add_argument("--session-db", help="SQLite file for live transcripts (default: memory)")
+    serve.add_argument(
+        "--session-db", help="SQLite file for live transcripts and casualty facts (default: memory)"
+    )
+    serve.add_argument(
+        "--analyze",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="analyse live sessions into casualty records (default: on)",
+    )
+    serve.add_argument(
+        "--llm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the language-model stage on live sessions (default: the profile's llm.enabled)",
+    )
+    serve.add_argument(
+        "--runtime",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sample telemetry and apply the runtime policy (default: on)",
+    )
+    serve.add_argument("--battery-wh", type=float, help="battery capacity for the runtime estimate")
     serve.add_argument(
         "--print-config",
         action="store_true",
@@ -549,7 +574,14 @@ def cmd_runtime(args: argparse.Namespace) -> int:
     """`tccc runtime simulate|traces`."""
     from tccc.runtime_cli import cmd_runtime as runtime
 
-    return runtime(args)
+    return runtime(args, _resolve(args).settings)
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    """`tccc power PROFILE`."""
+    from tccc.runtime_cli import cmd_power as power
+
+    return power(args, _resolve(args).settings)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -647,6 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "llm": cmd_llm,
         "doctor": cmd_doctor,
         "runtime": cmd_runtime,
+        "power": cmd_power,
     }
     try:
         return handlers[args.command](args)

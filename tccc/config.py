@@ -118,6 +118,10 @@ class ServerSettings:
     """Largest Wyoming event header, data or payload."""
     session_db: str | None = None
     """SQLite file for the transcripts of live sessions; None keeps them in memory only."""
+    analyze: bool = True
+    """Analyse live sessions into casualty records (rules, and the language model when on)."""
+    casualty_db: str | None = None
+    """SQLite file for the casualty records of live sessions; None keeps them in memory only."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -233,6 +237,44 @@ class LlmSettings:
 
 
 @dataclass(frozen=True)
+class RuntimeSettings:
+    """The edge runtime: telemetry sampling, component budgets, battery."""
+
+    enabled: bool = True
+    """Sample telemetry and apply the policy in `tccc serve`."""
+    interval_s: float = 2.0
+    """Seconds between two telemetry samples."""
+    proc_root: str = "/"
+    """Root under which /proc is read (a recorded tree in tests and simulations)."""
+    sysfs_root: str = "/"
+    """Root under which /sys is read (thermal zones, power rails, GPU load)."""
+    stt_mb: int = 400
+    """Memory the speech model is expected to take (the profile sets it per model)."""
+    vad_mb: int = 40
+    """Memory the voice-activity model is expected to take."""
+    llm_mb: int = 300
+    """Memory the language model is expected to take."""
+    caches_mb: int = 64
+    """Memory the language-model answer cache may take."""
+    small_model: str = "tiny.en"
+    """Speech model used when the board is too hot for the configured one."""
+    battery_wh: float = 0.0
+    """Battery capacity for the runtime estimate (0: mains power, no estimate)."""
+    battery_start_pct: float = 100.0
+    """Charge of the battery when the service starts."""
+    saver_below_h: float = 1.0
+    """Enter the saver profile when the estimated battery runtime left falls below this."""
+
+    def __post_init__(self) -> None:
+        if self.interval_s < 0.1:
+            raise ConfigError("runtime.interval_s must be at least 0.1")
+        if min(self.stt_mb, self.vad_mb, self.llm_mb, self.caches_mb) < 0:
+            raise ConfigError("runtime component memory must not be negative")
+        if self.battery_wh < 0 or not 0 <= self.battery_start_pct <= 100:
+            raise ConfigError("runtime.battery_wh must be >= 0, battery_start_pct 0-100")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, resolved."""
 
@@ -245,6 +287,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -253,6 +296,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "server": ServerSettings,
     "stream": StreamSettings,
     "llm": LlmSettings,
+    "runtime": RuntimeSettings,
 }
 _TOP_LEVEL = ("memory_budget_mb",)
 

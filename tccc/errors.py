@@ -79,3 +79,9 @@ class LlmError(TcccError):
     """The language-model stage could not start or answer (the product runs without it)."""
 
     code = "llm_error"
+
+
+class LlmUnavailableError(LlmError):
+    """The language model is unloaded or paused by the runtime; the utterance is skipped."""
+
+    code = "llm_unavailable"

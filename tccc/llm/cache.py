@@ -119,6 +119,16 @@ class LlmCache:
     def __len__(self) -> int:
         return len(self._memory)
 
+    def resize(self, max_entries: int) -> int:
+        """Keep at most `max_entries` in memory from now on; returns how many were dropped."""
+        with self._lock:
+            self.max_entries = max(1, max_entries)
+            dropped = 0
+            while len(self._memory) > self.max_entries:
+                self._memory.popitem(last=False)
+                dropped += 1
+            return dropped
+
     def close(self) -> None:
         """Close the file, if any."""
         if self._db is not None:

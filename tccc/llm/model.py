@@ -148,6 +148,15 @@ class LlamaCppModel:
         except (ValueError, RuntimeError, OSError) as exc:
             raise LlmError(f"cannot load language model {self.path.name}: {exc}") from exc
 
+    def close(self) -> None:
+        """Free the weights and the context now (waits for a completion in progress)."""
+        with self._lock:
+            if self._llama is not None:
+                close = getattr(self._llama, "close", None)
+                if close is not None:
+                    close()
+                self._llama = None
+
     def chat(self, messages: list[dict[str, str]], options: Options) -> Completion:
         """One chat completion, at most one at a time (llama.cpp contexts are not shared)."""
         kwargs: dict[str, Any] = {
@@ -159,6 +168,8 @@ class LlamaCppModel:
             kwargs["response_format"] = {"type": "json_object", "schema": options.schema}
         started = time.perf_counter()
         with self._lock:
+            if self._llama is None:
+                raise LlmError("the language model is closed", code="llm_unavailable")
             perf = _perf_reset(self._llama)
             out = self._llama.create_chat_completion(**kwargs)
             prompt_s, generate_s = _perf_read(self._llama) if perf else (None, None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from tccc.analysis.evidence import UtteranceText
 from tccc.analysis.incident import Incident
-from tccc.errors import TcccError
+from tccc.errors import LlmUnavailableError, TcccError
 from tccc.llm.gapfill import GapFiller
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class StageStats:
     dropped_overflow: int = 0
     dropped_stale: int = 0
     failed: int = 0
+    skipped: int = 0
+    """Utterances the model could not take because the runtime had unloaded or paused it."""
     busy_s: float = 0.0
 
 
@@ -110,6 +112,8 @@ class LlmStage:
             try:
                 self._one(job)
                 self.stats.done += 1
+            except LlmUnavailableError:
+                self.stats.skipped += 1
             except TcccError as exc:
                 self.stats.failed += 1
                 _LOGGER.warning("language-model stage: %s", exc.code)

@@ -38,6 +38,8 @@ class Reading:
     """The hottest zone that matters (CPU, GPU, SoC or junction)."""
     throttle_c: float | None = None
     """Where the board starts to throttle: its first passive trip point."""
+    battery_h: float | None = None
+    """Estimated battery runtime left at the present draw (None: mains, or not measured)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class PolicyConfig:
     horizon_s: float = 60.0
     """Act early when the trend reaches the throttle point within this time."""
     trend_window_s: float = 60.0
+    saver_below_h: float = 1.0
+    """Enter the saver profile when the battery runtime left falls below this."""
+    saver_margin_h: float = 0.5
+    """Leave it only once the runtime left is this much above the threshold (a new battery)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class PolicyState:
     memory_shed: bool = False
     cool_since: float | None = None
     calm_since: float | None = None
+    saver: bool = False
+    charged_since: float | None = None
     history: tuple[Reading, ...] = field(default=(), repr=False)
 
 
@@ -109,6 +117,7 @@ def decide(
     actions: list[Action] = []
     state = _memory(state, reading, config, actions)
     state = _thermal(state, reading, config, actions)
+    state = _battery(state, reading, config, actions)
     return state, actions
 
 
@@ -187,6 +196,28 @@ def _thermal(
     return replace(state, thermal=state.thermal - 1, cool_since=None)
 
 
+def _battery(
+    state: PolicyState, r: Reading, config: PolicyConfig, actions: list[Action]
+) -> PolicyState:
+    if r.battery_h is None:
+        return state  # mains power or no measurement: hold
+    if r.battery_h < config.saver_below_h:
+        if not state.saver:
+            why = f"battery {r.battery_h:.2f} h left < {config.saver_below_h:.2f} h"
+            actions.append(Action(r.t_s, "enter_saver", why))
+        return replace(state, saver=True, charged_since=None)
+    if not state.saver:
+        return state
+    if r.battery_h < config.saver_below_h + config.saver_margin_h:
+        return replace(state, charged_since=None)
+    since = state.charged_since if state.charged_since is not None else r.t_s
+    if r.t_s - since < config.restore_after_s:
+        return replace(state, charged_since=since)
+    why = f"battery {r.battery_h:.2f} h left for {r.t_s - since:.0f} s"
+    actions.append(Action(r.t_s, "leave_saver", why))
+    return replace(state, saver=False, charged_since=None)
+
+
 def replay(
     readings: Sequence[Reading], config: PolicyConfig | None = None
 ) -> tuple[PolicyState, list[Action]]:
@@ -215,6 +246,19 @@ def heat_ramp(
         out.append(Reading(t, mem_available_mb=3000.0, service_mb=1200.0, temp_c=temp,
                            throttle_c=throttle_c))  # fmt: skip
         t += step_s
+    return out
+
+
+def battery_drain(step_s: float = 120.0, capacity_wh: float = 20.0) -> list[Reading]:
+    """A synthetic trace: a 20 Wh battery at 10 W, a busier stretch at 14 W, then swapped."""
+    out: list[Reading] = []
+    left_wh = capacity_wh
+    for i in range(60):
+        watts = 10.0 if not 20 <= i < 30 else 14.0  # a busy stretch drains faster
+        left_wh = max(0.0, left_wh - watts * step_s / 3600)
+        if i == 45:
+            left_wh = capacity_wh  # battery swapped
+        out.append(Reading(i * step_s, 3000.0, 1200.0, 50.0, 85.0, battery_h=left_wh / watts))
     return out
 
 

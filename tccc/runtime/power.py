@@ -90,6 +90,11 @@ class PowerReader:
         input_mw, input_reason = _input_power(rails, self.root)
         return PowerSample(rails, input_mw, input_reason, self.read_mode(), problems)
 
+    def read_input(self) -> tuple[float | None, str | None]:
+        """The module input power in mW (without asking nvpmodel), or None and why."""
+        rails, _problems = self.read_rails()
+        return _input_power(rails, self.root)
+
     def read_rails(self) -> tuple[tuple[Rail, ...], tuple[str, ...]]:
         """Every labelled rail of every INA3221 under `root`, and what could not be read."""
         drivers = self.root / _DRIVERS

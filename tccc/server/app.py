@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -9,11 +10,14 @@ import uvicorn
 
 from tccc.config import Settings
 from tccc.errors import ConfigError
+from tccc.runtime.manager import RuntimeManager
+from tccc.runtime.metrics import RuntimeMetrics
 from tccc.server.http_app import BodyLimitMiddleware, create_app
 from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
 from tccc.server.sniff import WYOMING_STATE_KEY, SniffingProtocol
 from tccc.server.wyoming_handler import WyomingContext
+from tccc.store.casualty_log import CasualtyLog
 from tccc.store.transcripts import TranscriptLog
 from tccc.stt.whisper_backend import FasterWhisperTranscriber
 
@@ -43,6 +47,51 @@ class _NoWebSocketAccessLog(logging.Filter):
         )
 
 
+def build_runtime(
+    settings: Settings, service: TranscriptionService, metrics: ServerMetrics
+) -> RuntimeManager:
+    """The runtime manager, with the shared language model when the profile wants one."""
+    from tccc.llm.cache import LlmCache
+    from tccc.llm.slot import ModelSlot, SharedModel
+    from tccc.llm_cli import open_model
+    from tccc.runtime.telemetry import Telemetry
+    from tccc.stt.vad import _load_silero
+
+    llm = settings.llm
+    slot: ModelSlot | None = None
+    cache: LlmCache | None = None
+    if settings.server.analyze and llm.enabled:
+        slot = ModelSlot(lambda: open_model(llm))
+        cache = LlmCache(max_entries=llm.cache_entries)
+        service.llm = SharedModel(slot, cache, llm.max_tokens, llm.queue_size)
+    rt = settings.runtime
+    telemetry = (
+        Telemetry(
+            rt.proc_root,
+            rt.sysfs_root,
+            battery_wh=rt.battery_wh,
+            battery_start_pct=rt.battery_start_pct,
+        )
+        if rt.enabled
+        else None
+    )
+
+    def make_transcriber(model: str) -> FasterWhisperTranscriber:
+        stt = dataclasses.replace(settings.stt, model=model)
+        return FasterWhisperTranscriber(stt, settings.vad)
+
+    return RuntimeManager(
+        settings,
+        service,
+        make_transcriber=make_transcriber,
+        slot=slot,
+        cache=cache,
+        metrics=RuntimeMetrics(metrics.registry),
+        telemetry=telemetry,
+        load_vad=_load_silero if settings.vad.enabled else None,
+    )
+
+
 def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Server:
     """Build the uvicorn server with the transcriber, HTTP app and Wyoming handler."""
     check_exposure(settings)
@@ -55,7 +104,13 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         metrics=metrics,
         stream=settings.stream,
     )
-    log = TranscriptLog(settings.server.session_db or ":memory:")
+    # A casualty log is a transcript log that also keeps the facts of analysed sessions.
+    log: TranscriptLog = (
+        CasualtyLog(settings.server.session_db or ":memory:")
+        if settings.server.analyze
+        else TranscriptLog(settings.server.session_db or ":memory:")
+    )
+    runtime = build_runtime(settings, service, metrics)
     wyoming = WyomingContext(service=service, settings=settings, log=log)
     holder: dict[str, Any] = {}
 
@@ -74,6 +129,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         log=log,
         on_fatal=stop_server,
         on_shutdown=[stop_wyoming],
+        runtime=runtime,
     )
     config = uvicorn.Config(
         BodyLimitMiddleware(app, int(settings.server.max_upload_mb * 1024 * 1024)),

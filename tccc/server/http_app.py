@@ -27,9 +27,11 @@ from tccc.errors import (
     ServerBusyError,
     TcccError,
 )
+from tccc.runtime.manager import RuntimeManager
 from tccc.server.languages import language_name
 from tccc.server.live_routes import register_live_routes, sse_events
 from tccc.server.live_session import LiveSession
+from tccc.server.runtime_routes import register_runtime_routes
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
 from tccc.store.transcripts import TranscriptLog
@@ -129,8 +131,9 @@ def create_app(
     on_fatal: Callable[[], None] | None = None,
     on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
     log: TranscriptLog | None = None,
+    runtime: RuntimeManager | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app around a TranscriptionService."""
+    """Build the FastAPI app around a TranscriptionService (and its runtime manager)."""
     metrics = service.metrics
     max_bytes = int(settings.server.max_upload_mb * 1024 * 1024)
     # Keep uploads in memory up to the limit: audio must not be spooled to temporary files.
@@ -141,13 +144,19 @@ def create_app(
 
     async def load_model() -> None:
         try:
-            await service.load()
+            if runtime is not None:
+                await runtime.start()  # speech first (ready), then what else fits
+            else:
+                await service.load()
             _LOGGER.info("speech model %s ready", service.transcriber.model_name)
         except TcccError as exc:
             load_error.append(exc.message)
             _LOGGER.error("speech model failed to load: %s", exc.message)
             if on_fatal is not None:
                 on_fatal()
+            return
+        if runtime is not None:
+            await runtime.run()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -373,4 +382,6 @@ def create_app(
         return PlainTextResponse(render(result, fmt))
 
     register_live_routes(app, service, settings, log, tasks)
+    if runtime is not None:
+        register_runtime_routes(app, runtime)
     return app

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 
+from tccc.analysis.incident import Incident
 from tccc.audio.convert import PcmConverter, check_pcm_format
 from tccc.config import Settings
 from tccc.errors import AudioTooLargeError, ProtocolError, TcccError
@@ -27,6 +28,7 @@ from tccc.events import LiveTranscript
 from tccc.server.live_session import LiveSession
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
+from tccc.store.casualty_log import CasualtyLog
 from tccc.store.transcripts import TranscriptLog
 
 _LOGGER = logging.getLogger(__name__)
@@ -127,6 +129,15 @@ def register_live_routes(
         if found is None:
             raise HTTPException(status_code=404, detail="no such session")
         return found
+
+    @app.get("/v1/sessions/{session_id}/record", tags=["live"])
+    async def session_record(session_id: str) -> dict[str, Any]:
+        """The DD 1380 export of a live session's casualties (analysis on)."""
+        known = await asyncio.to_thread(log.session, session_id)
+        if known is None or not isinstance(log, CasualtyLog):
+            raise HTTPException(status_code=404, detail="no such analysed session")
+        incident = await asyncio.to_thread(Incident.resume, log, session_id)
+        return await asyncio.to_thread(incident.document)
 
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:

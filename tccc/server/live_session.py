@@ -14,17 +14,25 @@ from dataclasses import asdict
 
 import numpy as np
 
+from tccc.analysis.analyzer import SessionAnalyzer
+from tccc.analysis.incident import Incident
 from tccc.audio.sources import PushSource
 from tccc.config import Settings
 from tccc.errors import NotReadyError, ServerBusyError
 from tccc.events import LiveTranscript
+from tccc.llm.gapfill import GapFiller
+from tccc.llm.stage import LlmStage
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
+from tccc.store.casualty_log import CasualtyLog
 from tccc.store.transcripts import TranscriptLog
 from tccc.stt.live import LiveTranscriber
 from tccc.stt.pipeline import live_transcriber
 
 _LOGGER = logging.getLogger(__name__)
+
+STAGE_DRAIN_S = 120.0
+"""Longest the end of a session waits for the language model to catch up."""
 
 Sink = Callable[[LiveTranscript], Awaitable[None]]
 """Sends one event to the client; ConnectionError means the client has gone."""
@@ -48,6 +56,9 @@ class LiveSession:
         if service.live_sessions >= service.capacity:
             service.metrics.rejected.inc()
             raise ServerBusyError("too many live streams; retry shortly")
+        if not service.accept_streams:
+            service.metrics.rejected.inc()
+            raise ServerBusyError("the device is too hot for another stream; retry shortly")
         self.service, self.log = service, log
         self.source = PushSource(settings.stream.ring_buffer_s, name=source_name)
 
@@ -57,18 +68,32 @@ class LiveSession:
             service.vocabulary,
             language=language,
             partials=partials,
+            interval_scale=lambda: service.work.partial_scale,
         )
         self.session_id = log.new_session(source_name)
+        self.incident: Incident | None = None
+        self.stage: LlmStage | None = None
+        if settings.server.analyze and isinstance(log, CasualtyLog):
+            # Finals are then stored by the incident, with their facts, in one transaction.
+            self.incident = Incident(log, self.session_id, SessionAnalyzer())
+            shared = service.llm
+            if shared is not None:
+                filler = GapFiller(shared.slot, shared.cache, max_tokens=shared.max_tokens)
+                self.stage = LlmStage(filler, self.incident, queue_size=shared.queue_size)
+                self.stage.attach()
+                service.stages.add(self.stage)
         self.finals: list[LiveTranscript] = []
         self.text = ""
         """All final text so far (kept as it grows, not re-joined on every event)."""
         self.client_gone = False
         self._task: asyncio.Task[None] | None = None
+        self._tasks: TaskOwner | None = None
         service.live_sessions += 1
         service.metrics.live_sessions.set(service.live_sessions)
 
     def start(self, sink: Sink, tasks: TaskOwner) -> None:
         """Start transcribing; events go to `sink` until the client goes."""
+        self._tasks = tasks
         self._task = tasks.create(self._consume(sink), name=f"live-{self.session_id[:8]}")
 
     async def push(self, samples: np.ndarray) -> None:
@@ -103,6 +128,23 @@ class LiveSession:
             return self.text
         return f"{self.text} {event.committed}" if self.text else event.committed
 
+    def _finish_stage(self, summary: dict[str, object]) -> None:
+        """Let the model catch up (up to STAGE_DRAIN_S), stop the stage, store its counts."""
+        assert self.stage is not None
+        self.stage.drain(STAGE_DRAIN_S)
+        self.stage.close()
+        self.service.stages.discard(self.stage)
+        stats = self.stage.stats
+        summary["llm"] = {
+            "submitted": stats.submitted,
+            "done": stats.done,
+            "skipped": stats.skipped,
+            "failed": stats.failed,
+            "dropped": stats.dropped_overflow + stats.dropped_stale,
+            "suggested": self.stage.filler.stats.suggested,
+        }
+        self.log.end_session(self.session_id, summary)
+
     async def _consume(self, sink: Sink) -> None:
         metrics = self.service.metrics
         try:
@@ -113,7 +155,10 @@ class LiveSession:
                         self.text = (
                             f"{self.text} {event.committed}" if self.text else event.committed
                         )
-                    await asyncio.to_thread(self.log.append, self.session_id, event)
+                    if self.incident is not None:
+                        await asyncio.to_thread(self.incident.on_final, event)
+                    else:
+                        await asyncio.to_thread(self.log.append, self.session_id, event)
                     metrics.live_finals.inc()
                 else:
                     metrics.live_partials.inc()
@@ -134,5 +179,12 @@ class LiveSession:
             summary["dropped_samples"] = self.source.dropped_samples
             summary["overflows"] = self.source.overflows
             await asyncio.to_thread(self.log.end_session, self.session_id, summary)
+            if self.stage is not None and self._tasks is not None:
+                # The client's last transcript never waits for the language model: the stage
+                # catches up in the background and its counts are added to the session then.
+                self._tasks.create(
+                    asyncio.to_thread(self._finish_stage, summary),
+                    name=f"llm-{self.session_id[:8]}",
+                )
             self.service.live_sessions -= 1
             metrics.live_sessions.set(self.service.live_sessions)

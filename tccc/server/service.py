@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from tccc.config import StreamSettings
 from tccc.errors import NotReadyError, ServerBusyError
 from tccc.events import TranscriptResult
+from tccc.llm.slot import SharedModel
+from tccc.llm.stage import LlmStage
 from tccc.server.metrics import ServerMetrics
 from tccc.stt.pipeline import VocabularyTools, vocabulary_tools
 from tccc.stt.transcriber import DecodeOptions, Transcriber
 
 _LOGGER = logging.getLogger(__name__)
+
+RELOAD_WAIT_S = 120.0
+"""Longest a live session waits for the speech model to come back before it gives up."""
+
+
+@dataclass
+class WorkLevel:
+    """How much work the runtime lets speech recognition do (changed when the board is hot)."""
+
+    beam_size: int | None = None
+    """Beam for every decode (None: as configured and requested)."""
+    partial_scale: float = 1.0
+    """Multiplier of the partial-transcript interval of live sessions."""
 
 
 class TranscriptionService:
@@ -42,6 +59,16 @@ class TranscriptionService:
         """Decoder prompt and normaliser, set once the model has loaded."""
         self.live_sessions = 0
         """Live streams being transcribed now."""
+        self.llm: SharedModel | None = None
+        """The language model live sessions share (None: no language-model stage)."""
+        self.stages: set[LlmStage] = set()
+        """Language-model stages of live sessions still running (closed at shutdown)."""
+        self.work = WorkLevel()
+        self.accept_streams = True
+        """False while the runtime refuses new live streams (the board is too hot)."""
+        self._ready_event = asyncio.Event()
+        self._swap_lock = asyncio.Lock()
+        self._idle = asyncio.Event()
 
     @property
     def pending(self) -> int:
@@ -55,10 +82,62 @@ class TranscriptionService:
         self.vocabulary = await loop.run_in_executor(
             self._executor, vocabulary_tools, self.stream_settings, self.transcriber
         )
-        self.ready = True
-        self.metrics.model_loaded.set(1)
+        self._set_ready(True)
         load_seconds = getattr(self.transcriber, "load_seconds", 0.0)
         self.metrics.model_load_seconds.set(load_seconds)
+
+    def _set_ready(self, ready: bool) -> None:
+        self.ready = ready
+        self.metrics.model_loaded.set(1 if ready else 0)
+        if ready:
+            self._ready_event.set()
+        else:
+            self._ready_event.clear()
+
+    async def _drain(self) -> None:
+        """Wait until every admitted decode has finished (new ones wait for `ready`)."""
+        if self._pending:
+            self._idle.clear()
+            await self._idle.wait()
+
+    async def unload(self) -> None:
+        """Release the speech model once decodes in flight have finished.
+
+        Live sessions keep their audio and wait for `load` (up to RELOAD_WAIT_S); one-shot
+        requests are answered 503 meanwhile.
+        """
+        async with self._swap_lock:
+            self._set_ready(False)
+            await self._drain()
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self.transcriber.unload)
+
+    async def reload(self) -> None:
+        """Load the speech model again after `unload` (nothing if it is loaded)."""
+        async with self._swap_lock:
+            if not self.ready:
+                await self.load()
+
+    async def switch(self, transcriber: Transcriber) -> None:
+        """Replace the model by another (smaller or back to the configured one).
+
+        The old model is released before the new one loads, so memory never holds both; live
+        sessions wait meanwhile and lose nothing.
+        """
+        async with self._swap_lock:
+            self._set_ready(False)
+            await self._drain()
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self.transcriber.unload)
+            self.transcriber = transcriber
+            await self.load()
+
+    async def _wait_ready(self) -> None:
+        while not self.ready:
+            try:
+                await asyncio.wait_for(self._ready_event.wait(), RELOAD_WAIT_S)
+            except TimeoutError:
+                raise NotReadyError("the speech model did not come back; retry shortly") from None
 
     async def transcribe(
         self, audio: np.ndarray, options: DecodeOptions | None = None, *, wait: bool = False
@@ -69,7 +148,11 @@ class TranscriptionService:
         admitted once and then must never lose an utterance).
         """
         if not self.ready:
-            raise NotReadyError("the speech model is still loading; retry shortly")
+            if not wait:
+                raise NotReadyError("the speech model is still loading; retry shortly")
+            await self._wait_ready()
+        if self.work.beam_size is not None:
+            options = dataclasses.replace(options or DecodeOptions(), beam_size=self.work.beam_size)
         if self._pending >= self.capacity and not wait:
             self.metrics.rejected.inc()
             raise ServerBusyError("the transcription queue is full; retry shortly")
@@ -81,6 +164,8 @@ class TranscriptionService:
         def release(_f: object) -> None:
             self._pending -= 1
             self.metrics.queue_depth.set(self._pending)
+            if not self._pending:
+                self._idle.set()
 
         # Release the slot when the worker really finishes, not when a disconnected client's
         # await is cancelled: the thread keeps running and must still count against capacity.
@@ -104,5 +189,7 @@ class TranscriptionService:
         return await self.transcribe(audio, options, wait=True)
 
     def shutdown(self) -> None:
-        """Stop the worker threads (queued work is cancelled)."""
+        """Stop the worker threads (queued work is cancelled) and the sessions' model stages."""
+        for stage in list(self.stages):
+            stage.close()
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -128,6 +128,7 @@ class LiveTranscriber:
         normalise: NormaliseFn | None = None,
         partials: bool = True,
         vad_stream: Callable[[], VadStream] = SileroStream,
+        interval_scale: Callable[[], float] | None = None,
     ) -> None:
         self._decode = decode
         self.settings = stream
@@ -137,6 +138,7 @@ class LiveTranscriber:
         self._normalise = normalise
         self._partials = partials
         self._vad_factory = vad_stream
+        self._interval_scale = interval_scale
         self._filter = HallucinationFilter(
             no_speech_threshold=stream.no_speech_threshold,
             log_prob_threshold=stream.log_prob_threshold,
@@ -260,7 +262,10 @@ class LiveTranscriber:
     def partial_interval(self) -> int:
         """Samples between partial decodes: the setting, or longer when decodes are slow."""
         load = self.settings.partial_max_load
-        return max(self._interval, int(self._decode_ema_s / load * SAMPLE_RATE))
+        # The runtime stretches the interval when the board is hot (less work per second).
+        scale = self._interval_scale() if self._interval_scale is not None else 1.0
+        interval = int(self._interval * scale)
+        return max(interval, int(self._decode_ema_s / load * SAMPLE_RATE))
 
     def _request_partial(
         self, state: _UtteranceState, buf: np.ndarray, buf_start: int, end: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tccc.config import Settings, StreamSettings
@@ -53,6 +54,7 @@ def live_transcriber(
     *,
     language: str | None = None,
     partials: bool = True,
+    interval_scale: Callable[[], float] | None = None,
 ) -> LiveTranscriber:
     """A LiveTranscriber configured from settings (one per audio stream)."""
     return LiveTranscriber(
@@ -63,4 +65,5 @@ def live_transcriber(
         prompt=tools.prompt,
         normalise=tools.normalise,
         partials=partials,
+        interval_scale=interval_scale,
     )
