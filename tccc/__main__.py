@@ -282,6 +282,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="live transcription over Wyoming at real-time pace: latency, cost, WER, terms",
     )
     configure_parser(stream)
+    from tccc.bench.soak import configure_parser as configure_soak
+
+    configure_soak(
+        bsub.add_parser(
+            "soak",
+            parents=[common],
+            help="narration at real-time pace through tccc serve for 30 min, heat halfway",
+        )
+    )
+    from tccc.bench.runtime import configure_parser as configure_bench_runtime
+
+    configure_bench_runtime(
+        bsub.add_parser(
+            "runtime", parents=[common], help="component memory over load/unload cycles; "
+            "the cost of monitoring",
+        )
+    )  # fmt: skip
 
     from tccc.llm_cli import add_llm_flag
     from tccc.llm_cli import configure_parser as configure_llm
@@ -598,6 +615,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from tccc.bench.stream import run_from_args
 
         return run_from_args(args)
+    if args.bench_command == "soak":
+        from tccc.bench.soak import run_from_args as run_soak
+
+        return run_soak(args)
+    if args.bench_command == "runtime":
+        from tccc.bench.runtime import run_from_args as run_runtime
+
+        return run_runtime(args, _resolve(args).settings)
     from tccc.bench.stt import bench_local, bench_wyoming, format_table, load_clips, to_json
 
     if not args.data.is_dir():

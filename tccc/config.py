@@ -120,8 +120,6 @@ class ServerSettings:
     """SQLite file for the transcripts of live sessions; None keeps them in memory only."""
     analyze: bool = True
     """Analyse live sessions into casualty records (rules, and the language model when on)."""
-    casualty_db: str | None = None
-    """SQLite file for the casualty records of live sessions; None keeps them in memory only."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -264,6 +262,10 @@ class RuntimeSettings:
     """Charge of the battery when the service starts."""
     saver_below_h: float = 1.0
     """Enter the saver profile when the estimated battery runtime left falls below this."""
+    tegrastats: bool = True
+    """Run `tegrastats` (when the board has it) for what sysfs does not let us read."""
+    throttle_c: float = 0.0
+    """Throttle point used when only tegrastats gives temperatures (no trip points); 0: none."""
 
     def __post_init__(self) -> None:
         if self.interval_s < 0.1:

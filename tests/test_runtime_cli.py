@@ -73,3 +73,26 @@ def test_doctor_recommends_the_board_profile(tmp_path: Path) -> None:
     assert profile == "jetson-orin-nano" and findings[0].value.startswith("NVIDIA Jetson")
     proc = tccc("doctor")
     assert proc.returncode == 0 and "profile" in proc.stdout and "speech model" in proc.stdout
+
+
+def test_battery_drain_trace_enters_and_leaves_the_saver() -> None:
+    lines = timeline(load_trace("battery-drain"))
+    assert [line.split()[2] for line in lines] == ["enter_saver", "leave_saver"]
+    assert "battery 0.92 h left < 1.00 h" in lines[0]
+
+
+def test_simulate_against_the_real_components() -> None:
+    """Memory spike through the manager of the real tiny.en and SmolLM2: the language model is
+    really unloaded (memory given back) and reloaded, and speech keeps transcribing."""
+    done = tccc("runtime", "simulate", "memory-spike", "--real")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    assert "against the real components" in out[0]
+    events = [line.split(None, 3)[2:] for line in out[1:]]
+    names = [e[0] for e in events if e]
+    assert names.index("unload_llm") < names.index("reload_llm")
+    unloaded = next(line for line in out if " llm " in line and "unloaded, freed" in line)
+    freed = float(unloaded.split("freed ")[1].split(" MiB")[0])
+    assert freed > 50, unloaded  # SmolLM2's weights went back to the system
+    probes = [line for line in out if " probe " in line]
+    assert len(probes) >= 3 and all("tiny.en" in p and " 0 words" not in p for p in probes)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -29,11 +28,12 @@ from tccc.stt.transcriber import DecodeOptions, ProgressCallback, Transcriber
 
 
 class FakeTranscriber(Transcriber):
-    """Answers with its model's name; counts loads; a decode takes `decode_s`."""
+    """Answers with its model's name; counts loads; a decode waits for `gate` when given."""
 
-    def __init__(self, model: str, decode_s: float = 0.0) -> None:
+    def __init__(self, model: str, gate: threading.Event | None = None) -> None:
         self.model = model
-        self.decode_s = decode_s
+        self.gate = gate
+        self.started = threading.Event()
         self.loaded = False
         self.loads = 0
         self.unloads = 0
@@ -69,7 +69,9 @@ class FakeTranscriber(Transcriber):
         # A decode on an unloaded model would silently load it again: that must never happen.
         assert self.loaded, f"decode on unloaded {self.model}"
         self.beams.append(options.beam_size if options else None)
-        time.sleep(self.decode_s)
+        self.started.set()
+        if self.gate is not None:
+            assert self.gate.wait(10), "the test never released the decode"
         return TranscriptResult(self.model, "en", 1.0, audio.size / 16000, model=self.model)
 
 
@@ -93,6 +95,7 @@ def settings(**runtime: object) -> Settings:
     base = resolve_settings(env={}).settings
     return dataclasses.replace(
         base,
+        memory_budget_mb=4096,  # the Orin Nano's: the traces' service holds 1200-1500 MiB
         llm=dataclasses.replace(base.llm, enabled=True),
         runtime=dataclasses.replace(base.runtime, small_model="tiny-small", **runtime),
     )
@@ -115,6 +118,7 @@ def build(s: Settings | None = None) -> Built:
         slot=slot,
         cache=LlmCache(max_entries=512),
         metrics=RuntimeMetrics(metrics.registry),
+        rss_mb=lambda: 500.0,  # fakes take no memory; the process's own RSS would be noise
     )
     return manager, service, slot
 
@@ -199,13 +203,22 @@ def test_language_model_waits_for_budget_and_free_memory() -> None:
         llm = manager.registry.get("llm")
         assert llm.reason.startswith("deferred: budget")
         assert any("deferred" in e.result for e in manager.events)
-        manager.registry.budget_mb = 1000
+        manager.registry.budget_mb = 4000
+        manager.config = dataclasses.replace(manager.config, memory_budget_mb=4000)
         await manager.observe(Reading(1.0, mem_available_mb=3000.0))
         assert slot.loaded
-        # Too little free memory also defers it.
-        await manager.registry.unload("llm", "test")
-        assert manager.registry.refusal("llm", 500.0) is not None
-        assert manager.registry.refusal("llm", 3000.0) is None
+        # Too little free memory also defers it, through the readings the manager observes.
+        await manager.operate("llm", "unload")
+        await manager.operate("llm", "load")
+        await manager.operate("llm", "unload")
+        manager.held.clear()
+        await manager.observe(Reading(2.0, mem_available_mb=600.0))
+        assert not slot.loaded and "MemAvailable" in llm.reason
+        # And a service already near the share of the budget at which the policy sheds.
+        await manager.observe(Reading(3.0, mem_available_mb=3000.0, service_mb=3400.0))
+        assert not slot.loaded and "of the budget" in llm.reason
+        await manager.observe(Reading(4.0, mem_available_mb=3000.0, service_mb=900.0))
+        assert slot.loaded
 
     asyncio.run(go())
 
@@ -245,21 +258,27 @@ def test_metrics_and_snapshot_carry_the_actions() -> None:
 
 def test_switching_the_speech_model_never_fails_a_waiting_live_decode() -> None:
     async def go() -> tuple[list[str], FakeTranscriber]:
+        gate = threading.Event()
         service = TranscriptionService(
-            FakeTranscriber("big", decode_s=0.2), num_workers=1, queue_size=0,
-            metrics=ServerMetrics(),
-        )  # fmt: skip
+            FakeTranscriber("big", gate), num_workers=1, queue_size=0, metrics=ServerMetrics()
+        )
         await service.load()
         audio = np.zeros(16000, dtype=np.int16)
-        first = asyncio.create_task(service.transcribe_waiting(audio, DecodeOptions()))
-        await asyncio.sleep(0.05)  # the first decode is in flight
         old = service.transcriber
-        switch = asyncio.create_task(service.switch(FakeTranscriber("small")))
-        await asyncio.sleep(0.01)
-        assert not service.ready
-        later = asyncio.create_task(service.transcribe_waiting(audio, DecodeOptions()))
-        results = await asyncio.gather(first, later, switch)
         assert isinstance(old, FakeTranscriber)
+        first = asyncio.create_task(service.transcribe_waiting(audio, DecodeOptions()))
+        await asyncio.to_thread(old.started.wait, 10)  # the first decode is in flight
+        switch = asyncio.create_task(service.switch(FakeTranscriber("small")))
+        for _ in range(100):
+            if not service.ready:
+                break
+            await asyncio.sleep(0.01)
+        assert not service.ready and service.pending == 1 and old.is_loaded
+        later = asyncio.create_task(service.transcribe_waiting(audio, DecodeOptions()))
+        await asyncio.sleep(0.05)
+        assert not later.done() and old.is_loaded  # waits; the old model is still decoding
+        gate.set()
+        results = await asyncio.gather(first, later, switch)
         return [results[0].text, results[1].text], old
 
     texts, old = asyncio.run(go())
@@ -341,3 +360,36 @@ def test_registry_measures_and_reports_failures() -> None:
     assert (m.measured_mb, m.freed_mb, m.state) == (60.0, 50.0, "unloaded")
     assert bad.state == "failed" and bad.error == "weights missing"
     assert m.cost_mb == 60.0  # the measured size, larger than declared, is what is reserved
+
+
+class BrokenTranscriber(FakeTranscriber):
+    """A model whose weights cannot be loaded."""
+
+    def load(self) -> None:
+        raise ModelError("model files are damaged")
+
+
+def test_a_smaller_model_that_fails_to_load_falls_back_to_the_working_one() -> None:
+    async def go() -> tuple[str, bool, list[str]]:
+        s = settings()
+        metrics = ServerMetrics()
+        service = TranscriptionService(
+            FakeTranscriber(s.stt.model), num_workers=1, queue_size=1, metrics=metrics
+        )
+
+        def make(model: str) -> FakeTranscriber:
+            return BrokenTranscriber(model) if model == "tiny-small" else FakeTranscriber(model)
+
+        manager = RuntimeManager(
+            s, service, make_transcriber=make, slot=None, cache=None,
+            metrics=RuntimeMetrics(metrics.registry),
+        )  # fmt: skip
+        await manager.start()
+        for reading in heat_ramp()[:60]:
+            await manager.observe(reading)
+        results = [e.result for e in manager.events if e.action == "speech_model"]
+        return service.transcriber.model_name, service.ready, results
+
+    model, ready, results = asyncio.run(go())
+    assert model == "tiny.en" and ready
+    assert results == ["failed: model files are damaged; back to tiny.en"]

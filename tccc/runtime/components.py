@@ -66,6 +66,11 @@ class Component:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
+    def over_limit(self) -> bool:
+        """It took more than the profile declared for it (the profile needs correcting)."""
+        return self.measured_mb is not None and self.measured_mb > self.expected_mb
+
+    @property
     def cost_mb(self) -> float:
         """Memory to reserve for it: the larger of declared and measured."""
         return max(self.expected_mb, self.measured_mb or 0.0)
@@ -79,6 +84,7 @@ class Component:
             "essential": self.essential or self.unload_fn is None,
             "expected_mb": self.expected_mb,
             "measured_mb": _round(self.measured_mb),
+            "over_limit": self.over_limit,
             "freed_mb": _round(self.freed_mb),
             "load_s": _round(self.load_s),
             "loads": self.loads,
@@ -104,10 +110,14 @@ class Registry:
         rss_mb: Callable[[], float | None],
         *,
         min_available_mb: float = 400.0,
+        shed_share: float = 0.9,
+        margin_mb: float = 200.0,
         listener: Listener | None = None,
     ) -> None:
         self.budget_mb = budget_mb
         self.min_available_mb = min_available_mb
+        self.shed_share = shed_share
+        self.margin_mb = margin_mb
         self._rss = rss_mb
         self._components: dict[str, Component] = {}
         self._listener = listener
@@ -133,8 +143,14 @@ class Registry:
         """Memory reserved by the loaded (and loading) components."""
         return sum(c.cost_mb for c in self._components.values() if c.state in ("loaded", "loading"))
 
-    def refusal(self, name: str, available_mb: float | None) -> str | None:
-        """Why `name` may not load now (None: it fits the budget and the free memory)."""
+    def refusal(
+        self, name: str, available_mb: float | None, *, rss_mb: float | None = None
+    ) -> str | None:
+        """Why `name` may not load now (None: it fits the budget and the free memory).
+
+        With the service's RSS, the load must also leave it under the share of the budget at
+        which the policy sheds (minus a margin), or the policy would shed it again at once.
+        """
         component = self._components[name]
         if component.state in ("loaded", "loading"):
             return None
@@ -144,6 +160,12 @@ class Registry:
             return (
                 f"budget: {total:.0f} MiB with {name} > {self.budget_mb:.0f} MiB "
                 f"({need:.0f} MiB for {name})"
+            )
+        ceiling = self.budget_mb * self.shed_share - self.margin_mb
+        if rss_mb is not None and rss_mb + need > ceiling:
+            return (
+                f"service {rss_mb:.0f} MiB + {need:.0f} MiB for {name} > {ceiling:.0f} MiB "
+                f"({self.shed_share:.0%} of the budget less {self.margin_mb:.0f} MiB)"
             )
         if available_mb is not None and available_mb - need < self.min_available_mb:
             return (
@@ -168,12 +190,22 @@ class Registry:
                 self._set(component, "failed", exc.message)
                 _LOGGER.error("runtime: %s failed to load: %s", name, exc.message)
                 return False
+            except BaseException as exc:
+                # Never left "loading" (reserved and never retried): failed, then re-raised.
+                component.error = type(exc).__name__
+                self._set(component, "failed", type(exc).__name__)
+                raise
             component.load_s = time.perf_counter() - started
             after = await asyncio.to_thread(self._settled_rss)
             if before is not None and after is not None:
                 component.measured_mb = after - before
             component.loads += 1
             component.error = None
+            if component.over_limit:
+                _LOGGER.warning(
+                    "runtime: %s took %.0f MiB, over the %.0f MiB the profile declares",
+                    name, component.measured_mb or 0.0, component.expected_mb,
+                )  # fmt: skip
             self._set(component, "loaded", reason)
             return True
 
@@ -187,7 +219,11 @@ class Registry:
                 return True
             self._set(component, "unloading", reason)
             before = await asyncio.to_thread(self._settled_rss)
-            await component.unload_fn()
+            try:
+                await component.unload_fn()
+            except BaseException:
+                self._set(component, "loaded", f"unload failed ({reason})")
+                raise
             after = await asyncio.to_thread(self._settled_rss)
             if before is not None and after is not None:
                 component.freed_mb = before - after

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections import deque
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tccc.config import Settings
+from tccc.errors import ModelError, TcccError
 from tccc.llm.cache import LlmCache
 from tccc.llm.slot import ModelSlot
-from tccc.runtime.components import Component, Registry
+from tccc.runtime.components import Component, Registry, release_freed_memory
 from tccc.runtime.metrics import RuntimeMetrics
 from tccc.runtime.policy import Action, PolicyConfig, PolicyState, Reading, decide
 from tccc.runtime.power_profiles import PowerProfile, power_profile
@@ -73,6 +75,7 @@ class RuntimeManager:
         metrics: RuntimeMetrics,
         telemetry: Telemetry | None = None,
         load_vad: Callable[[], Any] | None = None,
+        rss_mb: Callable[[], float | None] | None = None,
     ) -> None:
         self.settings = settings
         rt = settings.runtime
@@ -93,9 +96,12 @@ class RuntimeManager:
         self.last_reading: Reading | None = None
         self.samples = 0
         self.sample_s_total = 0.0
-        self._cause = "start-up"
+        self._failed_model: str | None = None
+        self._reconciling = asyncio.Lock()
+        self.held: set[str] = set()
+        """Components an operator unloaded: they stay so until the operator loads them."""
         self.registry = Registry(
-            float(settings.memory_budget_mb), self._rss_mb, listener=self._on_component
+            float(settings.memory_budget_mb), rss_mb or self._rss_mb, listener=self._on_component
         )
         metrics.memory_budget.set(settings.memory_budget_mb)
         if load_vad is not None:
@@ -139,15 +145,10 @@ class RuntimeManager:
             if name in self.registry:
                 ok = await self.registry.load(name, "start-up")
                 if not ok and name == "speech":
-                    raise_error = self.registry.get("speech").error or "speech model failed"
-                    from tccc.errors import ModelError
-
-                    raise ModelError(raise_error)
+                    raise ModelError(self.registry.get("speech").error or "speech model failed")
 
     async def _load_speech(self) -> None:
-        if self.service.ready:
-            return
-        await self.service.load()
+        await self.service.reload()
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -161,7 +162,15 @@ class RuntimeManager:
         interval = self.settings.runtime.interval_s
         while True:
             sample = await asyncio.to_thread(self.telemetry.sample)
-            await self.step(sample)
+            try:
+                await self.step(sample)
+            except TcccError as exc:
+                # One failed action (a model that would not load) must not end the monitoring.
+                _LOGGER.error("runtime: acting on a sample failed: %s", exc.message)
+                self._event("error", exc.code, exc.message)
+            except Exception as exc:
+                _LOGGER.error("runtime: acting on a sample failed (%s)", type(exc).__name__)
+                self._event("error", type(exc).__name__, "unexpected error")
             await asyncio.sleep(interval)
 
     async def step(self, sample: TelemetrySample) -> list[Action]:
@@ -202,14 +211,29 @@ class RuntimeManager:
                 f.memory_shed = True
             case "reload_llm" | "restore_caches":
                 f.memory_shed = False
+                if "llm" in self.registry and self.registry.get("llm").state == "failed":
+                    self.registry.get("llm").state = "unloaded"  # memory is back: try again
             case "enter_saver":
                 f.saver = True
             case "leave_saver":
                 f.saver = False
 
+    async def operate(self, name: str, verb: str) -> bool:
+        """An operator's load or unload of one component; an unload holds until a load."""
+        if verb == "unload":
+            self.held.add(name)
+            async with self._reconciling:
+                return await self.registry.unload(name, "operator")
+        self.held.discard(name)
+        component = self.registry.get(name)
+        if component.state == "failed":
+            component.state = "unloaded"  # the operator asks for another try
+        async with self._reconciling:
+            return await self.registry.load(name, "operator")
+
     async def set_profile(self, name: str) -> PowerProfile:
         """Apply a power profile's component settings (the operator's choice)."""
-        profile = power_profile(name)
+        profile = _profile(name)
         self.flags.profile = profile
         self._event(f"power_profile_{name}", "operator")
         await self._reconcile(f"power profile {name}")
@@ -220,7 +244,7 @@ class RuntimeManager:
     def _profiles(self) -> list[PowerProfile]:
         out = [self.flags.profile] if self.flags.profile is not None else []
         if self.flags.saver:
-            out.append(power_profile("saver"))
+            out.append(_profile("saver"))
         return out
 
     def desired(self) -> dict[str, Any]:
@@ -245,12 +269,18 @@ class RuntimeManager:
             "partial_scale": scale,
             "speech_model": self.settings.runtime.small_model if small else self.configured_model,
             "accept_streams": f.heat < 2,
-            "llm_loaded": llm_wanted,
+            "llm_loaded": llm_wanted and "llm" not in self.held,
             "llm_paused": f.heat >= 1,
-            "caches_full": not f.memory_shed,
+            "caches_full": not f.memory_shed and "caches" not in self.held,
         }
 
     async def _reconcile(self, cause: str) -> None:
+        # One at a time, each from the flags as they are when it starts: the sampling loop and
+        # the operator's calls must not undo each other with stale wishes.
+        async with self._reconciling:
+            await self._reconcile_now(cause)
+
+    async def _reconcile_now(self, cause: str) -> None:
         want = self.desired()
         svc = self.service
         work = dataclasses.replace(
@@ -263,7 +293,12 @@ class RuntimeManager:
         if svc.accept_streams != want["accept_streams"]:
             svc.accept_streams = want["accept_streams"]
             self._event("streams", cause, "accepting" if svc.accept_streams else "refusing new")
-        if want["speech_model"] != svc.transcriber.model_name and svc.ready:
+        if want["speech_model"] != self._failed_model:
+            self._failed_model = None  # a model that failed is tried again once wanted anew
+        if (
+            want["speech_model"] not in (svc.transcriber.model_name, self._failed_model)
+            and svc.ready
+        ):
             await self._switch_speech(want["speech_model"], cause)
         if "caches" in self.registry:
             if want["caches_full"]:
@@ -286,8 +321,10 @@ class RuntimeManager:
             return
         if component.state in ("loaded", "loading") or component.state == "failed":
             return  # a model that failed to load is not retried every sample
-        available = self.last.memory.available_mb if self.last is not None else None
-        refusal = self.registry.refusal("llm", available)
+        reading = self.last_reading
+        available = reading.mem_available_mb if reading is not None else None
+        rss = reading.service_mb if reading is not None else None
+        refusal = self.registry.refusal("llm", available, rss_mb=rss)
         if refusal is not None:
             if component.reason != f"deferred: {refusal}":
                 component.reason = f"deferred: {refusal}"
@@ -300,11 +337,15 @@ class RuntimeManager:
         old = self.service.transcriber.model_name
         try:
             await self.service.switch(self._make_transcriber(model))
-        except Exception as exc:
-            _LOGGER.error("runtime: switching the speech model failed (%s)", type(exc).__name__)
-            self._event("speech_model", cause, f"failed: {type(exc).__name__}")
-            await self.service.switch(self._make_transcriber(old))
+        except TcccError as exc:
+            # The service has gone back to the model that worked; do not try again until wanted
+            # anew (a retry on every sample would stall live streams each time).
+            _LOGGER.error("runtime: switching the speech model failed: %s", exc.message)
+            self._event("speech_model", cause, f"failed: {exc.message}; back to {old}")
+            self._failed_model = model
             return
+        finally:
+            await asyncio.to_thread(release_freed_memory)
         self._event(
             "speech_model", cause, f"{old} -> {model} in {time.perf_counter() - started:.2f} s"
         )
@@ -408,6 +449,11 @@ class RuntimeManager:
             },
             "events": [dataclasses.asdict(e) for e in self.events],
         }
+
+
+@functools.cache
+def _profile(name: str) -> PowerProfile:
+    return power_profile(name)
 
 
 def _r(value: float | None, digits: int = 1) -> float | None:

@@ -40,6 +40,8 @@ class Reading:
     """Where the board starts to throttle: its first passive trip point."""
     battery_h: float | None = None
     """Estimated battery runtime left at the present draw (None: mains, or not measured)."""
+    battery_wh: float | None = None
+    """Charge left; it only rises with a new battery or charging."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class PolicyState:
     cool_since: float | None = None
     calm_since: float | None = None
     saver: bool = False
+    saver_charge_wh: float | None = None
+    """Charge when the saver was entered: leaving needs more than this (not just less draw)."""
     charged_since: float | None = None
     history: tuple[Reading, ...] = field(default=(), repr=False)
 
@@ -205,17 +209,23 @@ def _battery(
         if not state.saver:
             why = f"battery {r.battery_h:.2f} h left < {config.saver_below_h:.2f} h"
             actions.append(Action(r.t_s, "enter_saver", why))
-        return replace(state, saver=True, charged_since=None)
+            return replace(state, saver=True, saver_charge_wh=r.battery_wh, charged_since=None)
+        return replace(state, charged_since=None)
     if not state.saver:
         return state
-    if r.battery_h < config.saver_below_h + config.saver_margin_h:
+    # The saver itself lowers the draw, which lengthens the estimate: leaving on that alone
+    # would flap. Only more charge (a new battery, or charging) and a long estimate will do.
+    recharged = state.saver_charge_wh is None or (
+        r.battery_wh is not None and r.battery_wh > state.saver_charge_wh
+    )
+    if not recharged or r.battery_h < config.saver_below_h + config.saver_margin_h:
         return replace(state, charged_since=None)
     since = state.charged_since if state.charged_since is not None else r.t_s
     if r.t_s - since < config.restore_after_s:
         return replace(state, charged_since=since)
     why = f"battery {r.battery_h:.2f} h left for {r.t_s - since:.0f} s"
     actions.append(Action(r.t_s, "leave_saver", why))
-    return replace(state, saver=False, charged_since=None)
+    return replace(state, saver=False, saver_charge_wh=None, charged_since=None)
 
 
 def replay(
@@ -253,12 +263,18 @@ def battery_drain(step_s: float = 120.0, capacity_wh: float = 20.0) -> list[Read
     """A synthetic trace: a 20 Wh battery at 10 W, a busier stretch at 14 W, then swapped."""
     out: list[Reading] = []
     left_wh = capacity_wh
+    saver = False
     for i in range(60):
         watts = 10.0 if not 20 <= i < 30 else 14.0  # a busy stretch drains faster
+        if saver and i < 45:
+            watts = 6.0  # the saver's lower draw: the estimate grows, but the charge does not
+        saver = saver or left_wh / watts < 1.0
         left_wh = max(0.0, left_wh - watts * step_s / 3600)
         if i == 45:
             left_wh = capacity_wh  # battery swapped
-        out.append(Reading(i * step_s, 3000.0, 1200.0, 50.0, 85.0, battery_h=left_wh / watts))
+        out.append(
+            Reading(i * step_s, 3000.0, 1200.0, 50.0, 85.0, left_wh / watts, battery_wh=left_wh)
+        )
     return out
 
 

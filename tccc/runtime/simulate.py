@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tccc.config import Settings
 from tccc.errors import ConfigError
+from tccc.runtime.manager import RuntimeManager
 from tccc.runtime.policy import Action, PolicyConfig, PolicyState, Reading, decide
 
 _KEYS = {f.name for f in fields(Reading)}
@@ -79,40 +80,11 @@ async def simulate_real(
     from importlib import resources
 
     from tccc.audio.decode import decode_audio
-    from tccc.llm.cache import LlmCache
-    from tccc.llm.slot import ModelSlot
-    from tccc.llm_cli import open_model
-    from tccc.runtime.manager import RuntimeManager
-    from tccc.runtime.metrics import RuntimeMetrics
-    from tccc.server.metrics import ServerMetrics
-    from tccc.server.service import TranscriptionService
     from tccc.stt.transcriber import DecodeOptions
-    from tccc.stt.vad import _load_silero
-    from tccc.stt.whisper_backend import FasterWhisperTranscriber
 
-    settings = dataclasses.replace(settings, llm=dataclasses.replace(settings.llm, enabled=True))
-    if budget_mb:
-        settings = dataclasses.replace(settings, memory_budget_mb=int(budget_mb))
-
-    def transcriber(model: str) -> FasterWhisperTranscriber:
-        return FasterWhisperTranscriber(
-            dataclasses.replace(settings.stt, model=model), settings.vad
-        )
-
-    metrics = ServerMetrics()
-    service = TranscriptionService(
-        transcriber(settings.stt.model), num_workers=1, queue_size=1, metrics=metrics
-    )
-    slot = ModelSlot(lambda: open_model(settings.llm))
-    manager = RuntimeManager(
-        settings,
-        service,
-        make_transcriber=transcriber,
-        slot=slot,
-        cache=LlmCache(max_entries=settings.llm.cache_entries),
-        metrics=RuntimeMetrics(metrics.registry),
-        load_vad=_load_silero,
-    )
+    manager = real_manager(settings, budget_mb=budget_mb)
+    service, slot = manager.service, manager.slot
+    assert slot is not None
     sample = resources.files("tccc").joinpath("data/sample_narration.ogg").read_bytes()
     probe = decode_audio(sample)[: 16000 * 4]
     lines: list[str] = []
@@ -149,3 +121,40 @@ async def simulate_real(
         slot.unload()
         service.shutdown()
     return lines
+
+
+def real_manager(settings: Settings, *, budget_mb: float | None = None) -> RuntimeManager:
+    """A runtime manager of the real components, in process, without telemetry."""
+    from tccc.llm.cache import LlmCache
+    from tccc.llm.slot import ModelSlot
+    from tccc.llm_cli import open_model
+    from tccc.runtime.metrics import RuntimeMetrics
+    from tccc.server.metrics import ServerMetrics
+    from tccc.server.service import TranscriptionService
+    from tccc.stt.vad import _load_silero
+    from tccc.stt.whisper_backend import FasterWhisperTranscriber
+
+    settings = dataclasses.replace(settings, llm=dataclasses.replace(settings.llm, enabled=True))
+    if budget_mb:
+        settings = dataclasses.replace(settings, memory_budget_mb=int(budget_mb))
+
+    def transcriber(model: str) -> FasterWhisperTranscriber:
+        return FasterWhisperTranscriber(
+            dataclasses.replace(settings.stt, model=model), settings.vad
+        )
+
+    metrics = ServerMetrics()
+    service = TranscriptionService(
+        transcriber(settings.stt.model), num_workers=1, queue_size=1, metrics=metrics
+    )
+    slot = ModelSlot(lambda: open_model(settings.llm))
+    manager = RuntimeManager(
+        settings,
+        service,
+        make_transcriber=transcriber,
+        slot=slot,
+        cache=LlmCache(max_entries=settings.llm.cache_entries),
+        metrics=RuntimeMetrics(metrics.registry),
+        load_vad=_load_silero,
+    )
+    return manager

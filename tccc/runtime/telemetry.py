@@ -8,6 +8,7 @@ energy measured since, and the runtime left is that over the present input power
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,11 @@ from tccc.runtime.load import LoadReader, LoadSample
 from tccc.runtime.memory import MemoryReader, MemorySample
 from tccc.runtime.policy import Reading
 from tccc.runtime.power import PowerReader
+from tccc.runtime.tegrastats_feed import TegrastatsFeed
 from tccc.runtime.thermal import ThermalReader, ThermalSample, ThermalZone
 
+DRAW_TAU_S = 120.0
+"""Time constant of the smoothed input power behind the battery estimate."""
 THROTTLE_TRIPS = ("passive", "hot")
 """Trip kinds at which a board starts throttling, in the order they are looked for."""
 
@@ -35,14 +39,21 @@ class TelemetrySample:
     input_reason: str | None
     battery_wh: float | None
     """Charge left (None: no battery configured, or power not measured)."""
-    sample_s: float
+    fallback_temp_c: float | None = None
+    """Hottest sensor from tegrastats, when sysfs had no thermal zone to read."""
+    fallback_throttle_c: float | None = None
+    """The configured throttle point used with the tegrastats temperature."""
+    sample_s: float = 0.0
     """Wall time the readers took: the cost of monitoring."""
 
+    draw_w: float | None = None
+    """Input power smoothed over minutes (a decode burst is not the battery's fate)."""
+
     def battery_h(self) -> float | None:
-        """Runtime left at the present input power."""
-        if self.battery_wh is None or not self.input_w:
+        """Runtime left at the smoothed draw."""
+        if self.battery_wh is None or not self.draw_w:
             return None
-        return self.battery_wh / self.input_w
+        return self.battery_wh / self.draw_w
 
 
 def throttle_zone(sample: ThermalSample) -> tuple[ThermalZone, float] | None:
@@ -70,6 +81,8 @@ class Telemetry:
         *,
         battery_wh: float = 0.0,
         battery_start_pct: float = 100.0,
+        tegrastats: TegrastatsFeed | None = None,
+        throttle_c: float = 0.0,
     ) -> None:
         self.memory = MemoryReader(proc_root, process=True)
         self.load = LoadReader(proc_root)
@@ -79,8 +92,11 @@ class Telemetry:
         self._battery_wh: float | None = (
             battery_wh * battery_start_pct / 100 if battery_wh > 0 else None
         )
+        self.tegrastats = tegrastats
+        self.throttle_c = throttle_c
         self._started = time.monotonic()
         self._last: float | None = None
+        self._draw_w: float | None = None
 
     def sample(self) -> TelemetrySample:
         """Read everything once (blocking: call it from a worker thread)."""
@@ -90,11 +106,27 @@ class Telemetry:
         load = self.load.read()
         thermal = self.thermal.read()
         input_mw, input_reason = self.power.read_input()
+        fallback_temp = fallback_throttle = None
+        if self.tegrastats is not None:
+            # sysfs restricted: the second source fills in what it could not read.
+            latest = self.tegrastats.current()
+            if input_mw is None and latest is not None:
+                input_mw = latest.input_mw
+                input_reason = None if input_mw is not None else input_reason
+            if not any(z.temp_c is not None for z in thermal.zones):
+                fallback_temp = self.tegrastats.hottest_c()
+                fallback_throttle = self.throttle_c or None
         input_w = input_mw / 1000 if input_mw is not None else None
-        if self._battery_wh is not None and input_w is not None and self._last is not None:
-            self._battery_wh = max(0.0, self._battery_wh - input_w * (now - self._last) / 3600)
+        if input_w is not None:
+            dt = now - self._last if self._last is not None else 0.0
+            weight = 1.0 - math.exp(-dt / DRAW_TAU_S) if self._draw_w is not None else 1.0
+            self._draw_w = (self._draw_w or 0.0) + weight * (input_w - (self._draw_w or 0.0))
+        # A sample without a power reading still spends charge: at the last known draw.
+        if self._battery_wh is not None and self._draw_w is not None and self._last is not None:
+            spent = (input_w if input_w is not None else self._draw_w) * (now - self._last) / 3600
+            self._battery_wh = max(0.0, self._battery_wh - spent)
         self._last = now
-        battery = self._battery_wh if input_w is not None else None
+        battery = self._battery_wh if self._draw_w is not None else None
         return TelemetrySample(
             t_s=now - self._started,
             memory=memory,
@@ -103,8 +135,16 @@ class Telemetry:
             input_w=input_w,
             input_reason=input_reason,
             battery_wh=battery,
+            draw_w=self._draw_w,
+            fallback_temp_c=fallback_temp,
+            fallback_throttle_c=fallback_throttle,
             sample_s=time.perf_counter() - began,
         )
+
+    def close(self) -> None:
+        """Stop the tegrastats feed, if any."""
+        if self.tegrastats is not None:
+            self.tegrastats.stop()
 
     def battery_reset(self, pct: float = 100.0) -> None:
         """A new battery: the charge left starts again from `pct` of the capacity."""
@@ -115,11 +155,15 @@ class Telemetry:
 def to_reading(sample: TelemetrySample) -> Reading:
     """What the policy needs of a sample."""
     hot = throttle_zone(sample.thermal)
+    temp, throttle = (hot[0].temp_c, hot[1]) if hot else (None, None)
+    if hot is None and sample.fallback_temp_c is not None:
+        temp, throttle = sample.fallback_temp_c, sample.fallback_throttle_c
     return Reading(
         t_s=sample.t_s,
         mem_available_mb=sample.memory.available_mb,
         service_mb=sample.memory.process_rss_mb,
-        temp_c=hot[0].temp_c if hot else None,
-        throttle_c=hot[1] if hot else None,
+        temp_c=temp,
+        throttle_c=throttle,
         battery_h=sample.battery_h(),
+        battery_wh=sample.battery_wh,
     )

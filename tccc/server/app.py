@@ -54,6 +54,7 @@ def build_runtime(
     from tccc.llm.cache import LlmCache
     from tccc.llm.slot import ModelSlot, SharedModel
     from tccc.llm_cli import open_model
+    from tccc.runtime.tegrastats_feed import TegrastatsFeed
     from tccc.runtime.telemetry import Telemetry
     from tccc.stt.vad import _load_silero
 
@@ -65,16 +66,20 @@ def build_runtime(
         cache = LlmCache(max_entries=llm.cache_entries)
         service.llm = SharedModel(slot, cache, llm.max_tokens, llm.queue_size)
     rt = settings.runtime
-    telemetry = (
-        Telemetry(
+    telemetry = None
+    if rt.enabled:
+        feed = None
+        if rt.tegrastats:
+            feed = TegrastatsFeed(interval_ms=max(100, int(rt.interval_s * 1000)))
+            feed = feed if feed.start() else None  # most machines have no tegrastats
+        telemetry = Telemetry(
             rt.proc_root,
             rt.sysfs_root,
             battery_wh=rt.battery_wh,
             battery_start_pct=rt.battery_start_pct,
+            tegrastats=feed,
+            throttle_c=rt.throttle_c,
         )
-        if rt.enabled
-        else None
-    )
 
     def make_transcriber(model: str) -> FasterWhisperTranscriber:
         stt = dataclasses.replace(settings.stt, model=model)
@@ -119,6 +124,10 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         if server is not None:
             server.should_exit = True
 
+    async def stop_telemetry() -> None:
+        if runtime.telemetry is not None:
+            runtime.telemetry.close()
+
     async def stop_wyoming() -> None:
         await wyoming.tasks.cancel_all(wait_s=5.0)
 
@@ -128,7 +137,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         extra_state={WYOMING_STATE_KEY: wyoming},
         log=log,
         on_fatal=stop_server,
-        on_shutdown=[stop_wyoming],
+        on_shutdown=[stop_wyoming, stop_telemetry],
         runtime=runtime,
     )
     config = uvicorn.Config(

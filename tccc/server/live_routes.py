@@ -165,6 +165,10 @@ def register_live_routes(
         except (ValueError, TcccError) as exc:
             code = _TRY_AGAIN if getattr(exc, "code", "") == "server_busy" else _UNSUPPORTED
             reason = exc.message if isinstance(exc, TcccError) else "invalid stream parameters"
+            # Accept first, so the client reads why (a close before accepting is a bare 403).
+            await websocket.accept()
+            error_code = exc.code if isinstance(exc, TcccError) else "invalid_request"
+            await websocket.send_json({"type": "error", "code": error_code, "message": reason})
             await websocket.close(code=code, reason=reason)
             return
         await websocket.accept()

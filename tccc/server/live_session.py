@@ -76,12 +76,6 @@ class LiveSession:
         if settings.server.analyze and isinstance(log, CasualtyLog):
             # Finals are then stored by the incident, with their facts, in one transaction.
             self.incident = Incident(log, self.session_id, SessionAnalyzer())
-            shared = service.llm
-            if shared is not None:
-                filler = GapFiller(shared.slot, shared.cache, max_tokens=shared.max_tokens)
-                self.stage = LlmStage(filler, self.incident, queue_size=shared.queue_size)
-                self.stage.attach()
-                service.stages.add(self.stage)
         self.finals: list[LiveTranscript] = []
         self.text = ""
         """All final text so far (kept as it grows, not re-joined on every event)."""
@@ -94,6 +88,13 @@ class LiveSession:
     def start(self, sink: Sink, tasks: TaskOwner) -> None:
         """Start transcribing; events go to `sink` until the client goes."""
         self._tasks = tasks
+        shared = self.service.llm
+        if self.incident is not None and shared is not None:
+            # Started here, not in __init__: a session that never starts leaves no thread.
+            filler = GapFiller(shared.slot, shared.cache, max_tokens=shared.max_tokens)
+            self.stage = LlmStage(filler, self.incident, queue_size=shared.queue_size)
+            self.stage.attach()
+            self.service.stages.add(self.stage)
         self._task = tasks.create(self._consume(sink), name=f"live-{self.session_id[:8]}")
 
     async def push(self, samples: np.ndarray) -> None:
@@ -128,6 +129,24 @@ class LiveSession:
             return self.text
         return f"{self.text} {event.committed}" if self.text else event.committed
 
+    async def _store(self, event: LiveTranscript) -> None:
+        """Store a final (analysed when on); an analysis failure never ends the session."""
+        if self.incident is None:
+            await asyncio.to_thread(self.log.append, self.session_id, event)
+            return
+        try:
+            await asyncio.to_thread(self.incident.on_final, event)
+        except Exception as exc:  # an analyzer bug must not stop the transcription
+            # The type only: the exception may quote the transcript.
+            _LOGGER.error("analysis of a final failed (%s); stored unanalysed", type(exc).__name__)
+            await asyncio.to_thread(self.log.append, self.session_id, event)
+
+    async def _finish_later(self, summary: dict[str, object]) -> None:
+        loop = asyncio.get_running_loop()
+        # Its own small pool: a drain that waits for the model must not hold the default pool
+        # that live sessions' VAD and log writes use.
+        await loop.run_in_executor(self.service.finisher, self._finish_stage, summary)
+
     def _finish_stage(self, summary: dict[str, object]) -> None:
         """Let the model catch up (up to STAGE_DRAIN_S), stop the stage, store its counts."""
         assert self.stage is not None
@@ -135,15 +154,20 @@ class LiveSession:
         self.stage.close()
         self.service.stages.discard(self.stage)
         stats = self.stage.stats
-        summary["llm"] = {
-            "submitted": stats.submitted,
+        outcomes = {
             "done": stats.done,
             "skipped": stats.skipped,
             "failed": stats.failed,
             "dropped": stats.dropped_overflow + stats.dropped_stale,
+        }
+        for outcome, n in outcomes.items():
+            self.service.metrics.llm_utterances.labels(outcome).inc(n)
+        summary["llm"] = {
+            "submitted": stats.submitted,
+            **outcomes,
             "suggested": self.stage.filler.stats.suggested,
         }
-        self.log.end_session(self.session_id, summary)
+        self.log.update_stats(self.session_id, summary)
 
     async def _consume(self, sink: Sink) -> None:
         metrics = self.service.metrics
@@ -155,10 +179,7 @@ class LiveSession:
                         self.text = (
                             f"{self.text} {event.committed}" if self.text else event.committed
                         )
-                    if self.incident is not None:
-                        await asyncio.to_thread(self.incident.on_final, event)
-                    else:
-                        await asyncio.to_thread(self.log.append, self.session_id, event)
+                    await self._store(event)
                     metrics.live_finals.inc()
                 else:
                     metrics.live_partials.inc()
@@ -178,13 +199,12 @@ class LiveSession:
             summary["suppressed"] = dict(stats.suppressed)  # asdict mangles a Counter
             summary["dropped_samples"] = self.source.dropped_samples
             summary["overflows"] = self.source.overflows
+            self.service.live_sessions -= 1
+            metrics.live_sessions.set(self.service.live_sessions)
             await asyncio.to_thread(self.log.end_session, self.session_id, summary)
             if self.stage is not None and self._tasks is not None:
                 # The client's last transcript never waits for the language model: the stage
                 # catches up in the background and its counts are added to the session then.
                 self._tasks.create(
-                    asyncio.to_thread(self._finish_stage, summary),
-                    name=f"llm-{self.session_id[:8]}",
+                    self._finish_later(dict(summary)), name=f"llm-{self.session_id[:8]}"
                 )
-            self.service.live_sessions -= 1
-            metrics.live_sessions.set(self.service.live_sessions)

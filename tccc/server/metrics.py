@@ -53,6 +53,12 @@ class ServerMetrics:
             "tccc_model_load_seconds", "Time the speech model took to load", registry=r
         )
         self.model_loaded = Gauge("tccc_model_loaded", "1 once the model is loaded", registry=r)
+        self.llm_utterances = Counter(
+            "tccc_llm_utterances",
+            "Utterances of live sessions by what the language model did with them",
+            ["outcome"],
+            registry=r,
+        )
         self.errors = Counter("tccc_errors", "Errors by code", ["code"], registry=r)
         self.wyoming_connections = Gauge(
             "tccc_wyoming_connections", "Open Wyoming connections", registry=r

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Query
 
 from tccc.runtime.manager import RuntimeManager
 from tccc.runtime.power_profiles import PROFILES
@@ -20,19 +20,27 @@ def register_runtime_routes(app: FastAPI, runtime: RuntimeManager) -> None:
 
     @app.post("/v1/runtime/components/{name}/{verb}", tags=["runtime"])
     async def component_action(name: str, verb: Literal["load", "unload"]) -> dict[str, Any]:
-        """Load or unload one component now (live streams wait for the speech model)."""
+        """Load or unload one component now; an unloaded one stays so until loaded again (live
+        streams wait for the speech model)."""
         if name not in runtime.registry:
             raise HTTPException(status_code=404, detail=f"no component {name!r}")
         component = runtime.registry.get(name)
-        if verb == "unload":
-            if component.unload_fn is None:
-                raise HTTPException(status_code=409, detail=f"{name} cannot be unloaded")
-            await runtime.registry.unload(name, "operator")
-        else:
-            ok = await runtime.registry.load(name, "operator")
-            if not ok:
-                raise HTTPException(status_code=500, detail=f"{name} failed to load")
+        if verb == "unload" and component.unload_fn is None:
+            raise HTTPException(status_code=409, detail=f"{name} cannot be unloaded")
+        ok = await runtime.operate(name, verb)
+        if not ok:
+            raise HTTPException(status_code=500, detail=f"{name} failed to {verb}")
         return component.info()
+
+    @app.post("/v1/runtime/battery", tags=["runtime"])
+    async def battery(pct: Annotated[float, Query(ge=0, le=100)] = 100.0) -> dict[str, Any]:
+        """A new (or recharged) battery: the charge left starts again from `pct` %."""
+        if runtime.telemetry is None or runtime.telemetry.battery_capacity_wh <= 0:
+            raise HTTPException(
+                status_code=409, detail="no battery configured (runtime.battery_wh)"
+            )
+        runtime.telemetry.battery_reset(pct)
+        return {"battery_wh": runtime.telemetry.battery_capacity_wh * pct / 100}
 
     @app.post("/v1/runtime/power/{profile}", tags=["runtime"])
     async def power(profile: Literal["performance", "balanced", "saver"]) -> dict[str, Any]:

@@ -61,6 +61,8 @@ class TranscriptionService:
         """Live streams being transcribed now."""
         self.llm: SharedModel | None = None
         """The language model live sessions share (None: no language-model stage)."""
+        self.finisher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm-finish")
+        """Where ended sessions wait for their language-model stage to catch up."""
         self.stages: set[LlmStage] = set()
         """Language-model stages of live sessions still running (closed at shutdown)."""
         self.work = WorkLevel()
@@ -104,8 +106,12 @@ class TranscriptionService:
         """Release the speech model once decodes in flight have finished.
 
         Live sessions keep their audio and wait for `load` (up to RELOAD_WAIT_S); one-shot
-        requests are answered 503 meanwhile.
+        requests are answered 503 meanwhile. Shielded: a caller that goes away (an HTTP client
+        hanging up) does not leave the service half-way.
         """
+        await asyncio.shield(self._unload())
+
+    async def _unload(self) -> None:
         async with self._swap_lock:
             self._set_ready(False)
             await self._drain()
@@ -114,6 +120,9 @@ class TranscriptionService:
 
     async def reload(self) -> None:
         """Load the speech model again after `unload` (nothing if it is loaded)."""
+        await asyncio.shield(self._reload())
+
+    async def _reload(self) -> None:
         async with self._swap_lock:
             if not self.ready:
                 await self.load()
@@ -122,15 +131,26 @@ class TranscriptionService:
         """Replace the model by another (smaller or back to the configured one).
 
         The old model is released before the new one loads, so memory never holds both; live
-        sessions wait meanwhile and lose nothing.
+        sessions wait meanwhile and lose nothing. If the new one fails to load, the old one is
+        loaded again before the error is raised.
         """
+        await asyncio.shield(self._switch(transcriber))
+
+    async def _switch(self, transcriber: Transcriber) -> None:
+        loop = asyncio.get_running_loop()
         async with self._swap_lock:
+            old = self.transcriber
             self._set_ready(False)
             await self._drain()
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self.transcriber.unload)
+            await loop.run_in_executor(self._executor, old.unload)
             self.transcriber = transcriber
-            await self.load()
+            try:
+                await self.load()
+            except BaseException:
+                await loop.run_in_executor(self._executor, transcriber.unload)
+                self.transcriber = old
+                await self.load()  # the model that worked: speech is the last thing given up
+                raise
 
     async def _wait_ready(self) -> None:
         while not self.ready:
@@ -192,4 +212,5 @@ class TranscriptionService:
         """Stop the worker threads (queued work is cancelled) and the sessions' model stages."""
         for stage in list(self.stages):
             stage.close()
+        self.finisher.shutdown(wait=False, cancel_futures=True)
         self._executor.shutdown(wait=False, cancel_futures=True)

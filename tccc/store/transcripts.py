@@ -93,6 +93,13 @@ class TranscriptLog:
                 (time.time(), json.dumps(stats or {}), session_id),
             )
 
+    def update_stats(self, session_id: str, stats: dict[str, Any]) -> None:
+        """Replace a session's counters (its end time stays)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE sessions SET stats = ? WHERE id = ?", (json.dumps(stats), session_id)
+            )
+
     def session(self, session_id: str) -> dict[str, Any] | None:
         """A session and its transcripts in order, or None if unknown."""
         with self._lock:
