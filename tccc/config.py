@@ -117,7 +117,9 @@ class ServerSettings:
     max_event_kb: int = 1024
     """Largest Wyoming event header, data or payload."""
     session_db: str | None = None
-    """SQLite file for the transcripts of live sessions; None keeps them in memory only."""
+    """SQLite file for live sessions: transcripts and casualty facts. None: with analysis on,
+    the casualty log of `tccc run` ($TCCC_DB or ~/.local/share/tccc/casualties.db); without
+    analysis, memory only. ":memory:" keeps nothing."""
     analyze: bool = True
     """Analyse live sessions into casualty records (rules, and the language model when on)."""
 

@@ -41,9 +41,21 @@ def free_port() -> int:
         return port
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_casualty_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point TCCC_DB at a temporary file so no test touches the user's casualty log."""
+    before = os.environ.get("TCCC_DB")
+    os.environ["TCCC_DB"] = str(tmp_path_factory.mktemp("casualty-log") / "casualties.db")
+    yield
+    if before is None:
+        os.environ.pop("TCCC_DB", None)
+    else:
+        os.environ["TCCC_DB"] = before
+
+
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment without TCCC_* settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TCCC_")}
+    """The test process's environment without TCCC_* settings (but TCCC_DB), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TCCC_") or k == "TCCC_DB"}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
@@ -109,6 +121,8 @@ def start_server(
     if token is not None:
         all_args += ("--api-token", token)
     log_path = log_dir / f"server-{port}.log"
+    # Each test server keeps its casualty log beside its own log, never in the user's.
+    env = {"TCCC_DB": str(log_dir / f"server-{port}.db"), **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             serve_command(*all_args),

@@ -13,6 +13,7 @@ import json
 import time
 import wave
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -22,6 +23,7 @@ import websockets
 
 from tccc.audio.decode import decode_audio
 from tccc.bench.stt import edit_distance
+from tccc.store.casualty_log import CasualtyLog
 
 if TYPE_CHECKING:
     from conftest import Server, ServerFactory
@@ -231,3 +233,25 @@ def test_heat_read_from_the_board_degrades_the_real_server(
         timeout=60,
     )
     assert r.status_code == 200 and r.json()["text"].strip()
+
+
+def test_server_casualty_records_survive_kill_9(tmp_path: Path) -> None:
+    """A live session's transcripts and facts are on disk as they are acknowledged: after
+    `kill -9` the casualty log holds every final the client received, with its facts."""
+    from conftest import start_server
+
+    db = tmp_path / "casualties.db"
+    server = start_server(tmp_path, "--no-llm", env={"TCCC_DB": str(db)})
+    try:
+        sid, events, _ = asyncio.run(stream(server, narration()[: 16000 * 25]))
+    finally:
+        server.process.kill()
+        server.process.wait()
+    received = finals(events)
+    assert received
+    log = CasualtyLog(db)
+    session = log.session(sid)
+    assert session is not None
+    assert [t["text"] for t in session["transcripts"]] == received
+    kinds = {f.kind for f in log.facts(sid)}
+    assert {"tourniquet", "injury"} <= kinds, kinds

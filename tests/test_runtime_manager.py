@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,7 +92,7 @@ class FakeModel:
         self.closed = True
 
 
-def settings(**runtime: object) -> Settings:
+def settings(**runtime: Any) -> Settings:
     base = resolve_settings(env={}).settings
     return dataclasses.replace(
         base,

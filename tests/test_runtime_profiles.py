@@ -136,6 +136,7 @@ def test_telemetry_reading_on_the_recorded_orin_nano() -> None:
     # The battery is drawn down by the measured input power, never invented.
     assert first.battery_wh is not None and second.battery_wh is not None
     assert second.battery_wh < first.battery_wh <= 20.0
+    assert second.input_w is not None
     assert reading.battery_h == pytest.approx(second.battery_wh / second.input_w)
     assert second.sample_s > 0
 

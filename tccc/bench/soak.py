@@ -102,7 +102,11 @@ def rss_mb(pid: int) -> float | None:
 def start_server(port: int, root: Path, log: Path, extra: list[str]) -> subprocess.Popen[bytes]:
     """`tccc serve --llm` reading its thermal zones under `root`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TCCC_")}
-    env.update(TCCC_RUNTIME_SYSFS_ROOT=str(root), TCCC_RUNTIME_INTERVAL_S="2")
+    env.update(
+        TCCC_RUNTIME_SYSFS_ROOT=str(root),
+        TCCC_RUNTIME_INTERVAL_S="2",
+        TCCC_DB=str(root / "soak.db"),  # the records on disk, as in the field; not the user's
+    )
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "tccc", "serve", "--port", str(port), "--llm", *extra],

@@ -17,7 +17,6 @@ from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
 from tccc.server.sniff import WYOMING_STATE_KEY, SniffingProtocol
 from tccc.server.wyoming_handler import WyomingContext
-from tccc.store.casualty_log import CasualtyLog
 from tccc.store.transcripts import TranscriptLog
 from tccc.stt.whisper_backend import FasterWhisperTranscriber
 
@@ -110,11 +109,16 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         stream=settings.stream,
     )
     # A casualty log is a transcript log that also keeps the facts of analysed sessions.
-    log: TranscriptLog = (
-        CasualtyLog(settings.server.session_db or ":memory:")
-        if settings.server.analyze
-        else TranscriptLog(settings.server.session_db or ":memory:")
-    )
+    if settings.server.analyze:
+        # Casualty records must survive a crash: on disk by default, in the same log as
+        # `tccc run` ($TCCC_DB or ~/.local/share/tccc/casualties.db), so `tccc report` lists
+        # the server's sessions too. ":memory:" keeps nothing, on purpose only.
+        from tccc.run_cli import open_log
+
+        log: TranscriptLog = open_log(settings.server.session_db)
+        _LOGGER.info("casualty log: %s", log.path)
+    else:
+        log = TranscriptLog(settings.server.session_db or ":memory:")
     runtime = build_runtime(settings, service, metrics)
     wyoming = WyomingContext(service=service, settings=settings, log=log)
     holder: dict[str, Any] = {}
