@@ -26,7 +26,7 @@ from tccc.llm.cache import LlmCache, cache_key, cached_chat
 from tccc.llm.gapfill import SCHEMA, GapFiller
 from tccc.llm.grounding import Grounded, Rejected, ground
 from tccc.llm.model import Completion, LlamaCppModel, Options, bundled_model_path
-from tccc.llm.stage import LlmStage
+from tccc.llm.stage import LlmStage, LlmWorker
 from tccc.store.casualty_log import CasualtyLog
 from tccc.stt.normaliser import Normaliser
 
@@ -247,6 +247,54 @@ def test_stale_utterances_are_dropped_and_counted() -> None:
     stage.close()
     assert stage.stats.dropped_stale >= 2
     assert stage.stats.done + stage.stats.dropped_stale + stage.stats.dropped_overflow == 6
+
+
+def test_sessions_share_one_worker_thread_and_each_is_served() -> None:
+    """A server's sessions share one worker: twelve stages add one thread, not twelve, and
+    the round robin serves every stage's utterances."""
+    before = threading.active_count()
+    worker = LlmWorker(max_pending=64)
+    model = ScriptedModel(delay_s=0.01)
+    stages = [LlmStage(GapFiller(model), incident(), worker=worker) for _ in range(12)]
+    assert threading.active_count() == before + 1
+    for n, stage in enumerate(stages):
+        stage.attach()
+        say(stage.incident, 0, f"Pulse {60 + n}.")
+        say(stage.incident, 1, f"Resp rate {10 + n}.")
+    for stage in stages:
+        assert stage.drain(30)
+        stage.close()
+        assert (stage.stats.submitted, stage.stats.done) == (2, 2)
+    worker.close()
+    assert threading.active_count() == before
+
+
+def test_the_shared_worker_bounds_queued_work_and_drops_the_oldest() -> None:
+    """When sessions queue more than the worker may hold, the oldest utterance across all of
+    them is dropped and counted, so memory stays bounded however many sessions wait."""
+    release = threading.Event()
+    model = ScriptedModel(release=release)
+    worker = LlmWorker(max_pending=4)
+    a, b, c = (LlmStage(GapFiller(model), incident(), worker=worker) for _ in range(3))
+    for stage in (a, b, c):
+        stage.attach()
+    say(a.incident, 0, "Pulse 100.")
+    for _ in range(500):  # until the worker holds A's first utterance
+        if model.calls:
+            break
+        time.sleep(0.01)
+    for stage, base in ((a, 110), (b, 120), (c, 130)):
+        say(stage.incident, 1, f"Pulse {base}.")
+        say(stage.incident, 2, f"Pulse {base + 1}.")
+    release.set()
+    for stage in (a, b, c):
+        assert stage.drain(10)
+        stage.close()
+    worker.close()
+    # Six waited where four fit: A's two waiting utterances, the oldest, were dropped.
+    assert (a.stats.done, a.stats.dropped_overflow) == (1, 2)
+    assert (b.stats.done, b.stats.dropped_overflow) == (2, 0)
+    assert (c.stats.done, c.stats.dropped_overflow) == (2, 0)
 
 
 # --- the real model -----------------------------------------------------------------------------

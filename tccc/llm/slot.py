@@ -10,10 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tccc.errors import LlmUnavailableError
 from tccc.llm.cache import LlmCache
 from tccc.llm.model import Completion, LanguageModel, Options
+
+if TYPE_CHECKING:
+    from tccc.llm.stage import LlmWorker
 
 
 class ModelSlot:
@@ -91,3 +95,5 @@ class SharedModel:
     cache: LlmCache
     max_tokens: int = 192
     queue_size: int = 8
+    worker: LlmWorker | None = None
+    """The one thread that runs every session's model work (None: each stage its own)."""

@@ -52,6 +52,7 @@ def build_runtime(
     """The runtime manager, with the shared language model when the profile wants one."""
     from tccc.llm.cache import LlmCache
     from tccc.llm.slot import ModelSlot, SharedModel
+    from tccc.llm.stage import LlmWorker
     from tccc.llm_cli import open_model
     from tccc.runtime.tegrastats_feed import TegrastatsFeed
     from tccc.runtime.telemetry import Telemetry
@@ -63,7 +64,9 @@ def build_runtime(
     if settings.server.analyze and llm.enabled:
         slot = ModelSlot(lambda: open_model(llm))
         cache = LlmCache(max_entries=llm.cache_entries)
-        service.llm = SharedModel(slot, cache, llm.max_tokens, llm.queue_size)
+        # One worker thread for every session: see LlmWorker for why not one per session.
+        worker = LlmWorker(max_pending=4 * llm.queue_size)
+        service.llm = SharedModel(slot, cache, llm.max_tokens, llm.queue_size, worker)
     rt = settings.runtime
     telemetry = None
     if rt.enabled:

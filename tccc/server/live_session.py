@@ -90,9 +90,11 @@ class LiveSession:
         self._tasks = tasks
         shared = self.service.llm
         if self.incident is not None and shared is not None:
-            # Started here, not in __init__: a session that never starts leaves no thread.
+            # Started here, not in __init__: a session that never starts queues nothing.
             filler = GapFiller(shared.slot, shared.cache, max_tokens=shared.max_tokens)
-            self.stage = LlmStage(filler, self.incident, queue_size=shared.queue_size)
+            self.stage = LlmStage(
+                filler, self.incident, queue_size=shared.queue_size, worker=shared.worker
+            )
             self.stage.attach()
             self.service.stages.add(self.stage)
         self._task = tasks.create(self._consume(sink), name=f"live-{self.session_id[:8]}")

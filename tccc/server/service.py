@@ -212,5 +212,7 @@ class TranscriptionService:
         """Stop the worker threads (queued work is cancelled) and the sessions' model stages."""
         for stage in list(self.stages):
             stage.close()
+        if self.llm is not None and self.llm.worker is not None:
+            self.llm.worker.close()
         self.finisher.shutdown(wait=False, cancel_futures=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
