@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from tccc.runtime.load import CpuTimes, LoadReader, busy_share, parse_proc_stat
+from tccc.runtime.load import CpuTimes, LoadReader, busy_share, parse_proc_stat, pynvml_module
 from tccc.runtime.memory import ComponentMemory, MemoryReader, parse_meminfo
 from tccc.runtime.thermal import ThermalReader
 
@@ -192,6 +193,56 @@ def test_no_gpu_node_is_unavailable(tmp_path: Path) -> None:
     assert sample.gpu_share is None and sample.gpu_node is None
     assert "no Jetson GPU load node" in (sample.gpu_reason or "")
     assert sample.cpu_share is None and "cannot read" in (sample.cpu_reason or "")
+
+
+class FakeNvml:
+    """Stands in for the `pynvml` module: the calls the GPU load reader makes, same names."""
+
+    class NVMLError(Exception):
+        """pynvml's error type."""
+
+    def __init__(self, percent: float, *, init_fails: bool = False) -> None:
+        self.percent = percent
+        self.init_fails = init_fails
+        self.shut_down = False
+
+    def nvmlInit(self) -> None:
+        if self.init_fails:
+            raise self.NVMLError("Driver Not Loaded")
+
+    def nvmlShutdown(self) -> None:
+        self.shut_down = True
+
+    def nvmlDeviceGetCount(self) -> int:
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> object:
+        return ("gpu", index)
+
+    def nvmlDeviceGetUtilizationRates(self, handle: object) -> object:
+        return type("c_nvmlUtilization_t", (), {"gpu": self.percent, "memory": 10})()
+
+
+def test_gpu_load_through_nvml_off_jetson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off a Jetson, GPU load comes from NVML (utilisation %), and NVML is shut down again; a
+    driver that is not loaded gives no number and says why."""
+    (tmp_path / "proc").mkdir()
+    fake = FakeNvml(37.0)
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    pynvml_module.cache_clear()
+    try:
+        sample = LoadReader(tmp_path, nvml=True).read()
+        assert (sample.gpu_share, sample.gpu_node, sample.gpu_reason) == (0.37, "nvml", None)
+        assert fake.shut_down
+        # A recorded tree is not this machine: NVML is not asked unless told to.
+        assert LoadReader(tmp_path).read().gpu_share is None
+        monkeypatch.setitem(sys.modules, "pynvml", FakeNvml(0.0, init_fails=True))
+        pynvml_module.cache_clear()
+        sample = LoadReader(tmp_path, nvml=True).read()
+        assert sample.gpu_share is None
+        assert sample.gpu_reason is not None and "Driver Not Loaded" in sample.gpu_reason
+    finally:
+        pynvml_module.cache_clear()
 
 
 def test_gpu_node_that_is_a_directory_is_unavailable(tmp_path: Path) -> None:

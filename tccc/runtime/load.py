@@ -1,9 +1,12 @@
-"""CPU utilisation from /proc/stat and Jetson GPU load from its sysfs load node."""
+"""CPU utilisation from /proc/stat; GPU load from a Jetson's sysfs load node, else NVML."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tccc.runtime.sysfs import read_text
 
@@ -56,14 +59,49 @@ class LoadSample:
     gpu_share: float | None
     gpu_reason: str | None
     gpu_node: str | None = None
-    """The GPU load node that was read, relative to the root."""
+    """The GPU load node that was read, relative to the root ("nvml" for NVML)."""
+
+
+@functools.cache
+def pynvml_module() -> Any:
+    """The `pynvml` module, or None when nvidia-ml-py is not installed (looked up once)."""
+    try:
+        # Imported by name: nvidia-ml-py is optional and ships no type information.
+        return importlib.import_module("pynvml")
+    except ImportError:
+        return None
+
+
+def nvml_gpu_load() -> tuple[float | None, str | None]:
+    """Utilisation of GPU 0 through NVML as a share in 0..1, or None with the reason."""
+    nvml = pynvml_module()
+    if nvml is None:
+        return None, "nvidia-ml-py (pynvml) is not installed"
+    try:
+        nvml.nvmlInit()
+    except Exception as exc:  # NVMLError has many subclasses: no driver, no GPU, ...
+        return None, f"NVML unavailable: {exc}"
+    try:
+        if nvml.nvmlDeviceGetCount() == 0:
+            return None, "NVML reports no GPU"
+        rates = nvml.nvmlDeviceGetUtilizationRates(nvml.nvmlDeviceGetHandleByIndex(0))
+        percent = float(rates.gpu)
+        if not 0.0 <= percent <= 100.0:
+            return None, f"NVML reports {percent:g} % GPU utilisation"
+        return percent / 100.0, None
+    except Exception as exc:
+        return None, f"NVML query failed: {exc}"
+    finally:
+        nvml.nvmlShutdown()
 
 
 class LoadReader:
     """Reads CPU and GPU load under `root`; keeps the previous CPU times between reads."""
 
-    def __init__(self, root: str | Path = "/") -> None:
+    def __init__(self, root: str | Path = "/", *, nvml: bool | None = None) -> None:
         self.root = Path(root)
+        # NVML describes this machine, not a recorded tree: by default only for the live root.
+        self.nvml = self.root == Path("/") if nvml is None else nvml
         self._previous: CpuTimes | None = None
 
     def read(self) -> LoadSample:
@@ -101,4 +139,10 @@ class LoadReader:
             if not 0.0 <= per_mille <= _PER_MILLE:
                 return None, f"{path} holds {per_mille:g}, outside 0-1000", node
             return per_mille / _PER_MILLE, None, node
-        return None, "no Jetson GPU load node under " + str(self.root), None
+        no_node = "no Jetson GPU load node under " + str(self.root)
+        if not self.nvml:
+            return None, no_node, None
+        share, why = nvml_gpu_load()
+        if share is None:
+            return None, f"{no_node}; {why}", None
+        return share, None, "nvml"
