@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-upload-mb", type=float)
     serve.add_argument("--queue-size", type=int)
     serve.add_argument(
-        "--session-db", help="SQLite file for live transcripts and casualty facts (default: memory)"
+        "--session-db",
+        help="SQLite file for live transcripts and casualty facts (default: the casualty log of "
+        "tccc run, $TCCC_DB or ~/.local/share/tccc; memory with --no-analyze)",
     )
     serve.add_argument(
         "--analyze",

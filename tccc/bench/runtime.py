@@ -17,7 +17,7 @@ import time
 
 from tccc.config import Settings
 from tccc.runtime.components import release_freed_memory
-from tccc.runtime.memory import MemoryReader
+from tccc.runtime.memory import process_rss_mb
 from tccc.runtime.telemetry import Telemetry
 
 
@@ -53,11 +53,9 @@ async def memory_cycles(settings: Settings, cycles: int) -> list[str]:
     """Load everything, then unload and reload the language and speech models `cycles` times."""
     from tccc.runtime.simulate import real_manager
 
-    reader = MemoryReader(process=True, nvml=False)
-
     def rss() -> float:
         release_freed_memory()
-        value = reader.read().process_rss_mb
+        value = process_rss_mb()[0]
         return value if value is not None else float("nan")
 
     start = rss()

@@ -352,12 +352,12 @@ class RuntimeManager:
 
     # -- reporting ------------------------------------------------------------------------
 
-    def _rss_mb(self) -> float | None:
-        if self.telemetry is not None:
-            return self.telemetry.memory.read().process_rss_mb
-        from tccc.runtime.memory import MemoryReader
+    @staticmethod
+    def _rss_mb() -> float | None:
+        # Only the process's RSS: a whole memory sample would also read meminfo (and NVML).
+        from tccc.runtime.memory import process_rss_mb
 
-        return MemoryReader(process=True, nvml=False).read().process_rss_mb
+        return process_rss_mb()[0]
 
     def _on_component(self, state: str, component: Component) -> None:
         self.metrics.component_loaded.labels(component.name).set(1 if state == "loaded" else 0)

@@ -54,7 +54,7 @@ class MemorySample:
         return self.reasons.get(name)
 
 
-def _jetson_board(root: Path) -> tuple[str | None, bool]:
+def jetson_board(root: Path) -> tuple[str | None, bool]:
     """The board's model string and whether it is a Jetson."""
     model, _ = read_text(root / "proc" / "device-tree" / "model")
     # The device-tree string is NUL-terminated.
@@ -64,7 +64,7 @@ def _jetson_board(root: Path) -> tuple[str | None, bool]:
     return name, (root / "etc" / "nv_tegra_release").is_file()
 
 
-def _process_rss_mb() -> tuple[float | None, str | None]:
+def process_rss_mb() -> tuple[float | None, str | None]:
     """Resident memory of this process, through psutil."""
     try:
         import psutil
@@ -117,12 +117,12 @@ class MemoryReader:
                 reasons[_FIELD[key]] = why or f"{key} missing from /proc/meminfo"
         rss: float | None = None
         if self.process:
-            rss, rss_why = _process_rss_mb()
+            rss, rss_why = process_rss_mb()
             if rss_why:
                 reasons["process_rss_mb"] = rss_why
         else:
             reasons["process_rss_mb"] = "process memory not read for this root"
-        board, unified = _jetson_board(self.root)
+        board, unified = jetson_board(self.root)
         gpu_total = gpu_used = None
         if unified:
             reasons["gpu_total_mb"] = "unified memory: the GPU uses system memory"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tccc.errors import ConfigError
-from tccc.runtime.memory import _jetson_board
+from tccc.runtime.memory import jetson_board
 from tccc.runtime.sysfs import read_text
 
 PROFILES = ("performance", "balanced", "saver")
@@ -90,7 +90,7 @@ def power_profile(name: str) -> PowerProfile:
 
 def detect_board(root: str | Path = "/") -> tuple[Board | None, str | None]:
     """The known board this is (by its device-tree model), and the model text read."""
-    model, _jetson = _jetson_board(Path(root))
+    model, _jetson = jetson_board(Path(root))
     if model is None:
         return None, None
     for key, board in _data()["boards"].items():
