@@ -12,10 +12,21 @@ APT_PACKAGES := curl espeak-ng sox libportaudio2 g++
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# llama-cpp-python is built first, from source, by tools/llama-cpp/install.sh: the AMX fix for
+# GCC 12 forced into the build, pip's wheel cache bypassed. Its stamp holds the recipe's key, so
+# an existing .venv is rebuilt when the recipe (the script, the header, the pinned version or
+# CMAKE_ARGS) changes, and only then.
+LLAMA_RECIPE := tools/llama-cpp/install.sh tools/llama-cpp/amx_tileconfig_fix.h
+LLAMA_STAMP  := $(VENV)/.llama-recipe
+
+$(BIN)/python:
 	@$(MAKE) --no-print-directory apt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml $(LLAMA_RECIPE) | $(BIN)/python
+	@$(MAKE) --no-print-directory apt
+	@tools/llama-cpp/install.sh $(BIN)/python $(LLAMA_STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 

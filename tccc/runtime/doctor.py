@@ -35,6 +35,38 @@ def board_model(root: Path = Path("/")) -> str | None:
     return raw.rstrip(b"\0").decode(errors="replace").strip() or None
 
 
+LLAMA_RECIPE_MARKER = b"tccc-llama-build-recipe: "
+"""Prefix of the string tools/llama-cpp/amx_tileconfig_fix.h compiles into every library."""
+
+
+def llama_recipe(lib_dir: Path) -> str | None:
+    """The tccc build recipe compiled into llama.cpp's CPU library ("amx-tileconfig-fix 1"),
+    None when it was built without it."""
+    for library in sorted(lib_dir.glob("libggml-cpu*.so*")):
+        try:
+            data = library.read_bytes()
+        except OSError:
+            continue
+        at = data.find(LLAMA_RECIPE_MARKER)
+        if at >= 0:
+            end = data.find(b"\0", at)
+            return data[at + len(LLAMA_RECIPE_MARKER) : end].decode(errors="replace")
+    return None
+
+
+def cpu_flags(root: Path = Path("/")) -> set[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty when unreadable, e.g. on ARM64 'Features')."""
+    try:
+        text = (root / "proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
 def recommend(model: str | None, cuda_devices: int) -> str:
     """The hardware profile for this machine."""
     low = (model or "").lower()
@@ -80,7 +112,19 @@ def examine(root: Path = Path("/")) -> tuple[list[Finding], str]:
         import llama_cpp
 
         offload = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU only"
-        out.append(Finding("llama.cpp", f"llama-cpp-python {llama_cpp.__version__}, {offload}"))
+        recipe = llama_recipe(Path(llama_cpp.__file__).parent / "lib")
+        if recipe is not None:
+            built = f"built with tools/llama-cpp ({recipe})"
+        elif "amx_tile" in cpu_flags():
+            built = (
+                "NOT built with tools/llama-cpp: on this AMX CPU a GCC 12 build crashes in its "
+                "matrix multiply; run `make install`"
+            )
+        else:
+            built = "not built with tools/llama-cpp (needed on AMX CPUs)"
+        out.append(
+            Finding("llama.cpp", f"llama-cpp-python {llama_cpp.__version__}, {offload}, {built}")
+        )
     except ImportError:
         out.append(Finding("llama.cpp", "llama-cpp-python not installed: no language-model stage"))
     from tccc.llm.model import bundled_model_path
