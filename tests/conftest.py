@@ -26,6 +26,8 @@ import httpx
 import numpy as np
 import pytest
 
+from tccc.subprocesses import die_with_parent
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEECH_DIR = Path(__file__).parents[1].parent / "shared" / "data" / "speech"
 READY_TIMEOUT_S = 60.0
@@ -131,6 +133,7 @@ def start_server(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),  # no orphaned server if pytest itself is killed
         )
     server = Server("127.0.0.1", port, log_path, process, tuple(args), token)
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -178,6 +181,7 @@ class ServerFactory:
     free_port = staticmethod(free_port)
     command = staticmethod(serve_command)
     env = staticmethod(server_env)
+    die_with_parent = staticmethod(die_with_parent)
     cwd = REPO_ROOT
 
     def stop_all(self) -> list[str]:

@@ -442,6 +442,7 @@ def test_non_loopback_without_token_refuses(server_factory: ServerFactory, tmp_p
             capture_output=True,
             text=True,
             timeout=30,
+            preexec_fn=f.die_with_parent(),
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"serve --host 0.0.0.0 without a token kept running: {exc.stderr!r}")
@@ -456,6 +457,7 @@ def test_non_loopback_without_token_refuses(server_factory: ServerFactory, tmp_p
             env=f.env(),
             stdout=fh,
             stderr=subprocess.STDOUT,
+            preexec_fn=f.die_with_parent(),
         )
     try:
         deadline = time.monotonic() + 60

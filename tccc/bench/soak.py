@@ -35,6 +35,7 @@ from tccc.bench.narrations import (
 from tccc.bench.stream import BenchItem, exchange, narration_items
 from tccc.bench.stream_metrics import percentile, speech_end_sample
 from tccc.errors import TcccError
+from tccc.subprocesses import die_with_parent
 
 THROTTLE_C = 85.0
 """The trip point written into the injected thermal zone."""
@@ -114,6 +115,7 @@ def start_server(port: int, root: Path, log: Path, extra: list[str]) -> subproce
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # never left running if the bench is killed
         )
 
 
