@@ -17,6 +17,7 @@ import pytest
 
 from tccc.analysis.analyzer import SessionAnalyzer
 from tccc.analysis.incident import Incident
+from tccc.analysis.narration import analyze_text
 from tccc.config import Settings
 from tccc.errors import LlmError
 from tccc.llm.cache import LlmCache
@@ -37,7 +38,6 @@ from tccc.llm.prose import (
     write_handoff,
 )
 from tccc.reports.document import Casualty, Prompt
-from tccc.run_cli import analyze_text
 from tccc.store.casualty_log import CasualtyLog
 
 GSW = """Casualty is Specialist Reyes, battle roster Romeo Mike four four one seven, Charlie \

@@ -191,7 +191,7 @@ def test_a_grounded_suggestion_is_stored_as_suggested_and_kept_off_the_card() ->
         ("tourniquet", "L Leg", "scripted")
     ]
     from tccc.reports.document import suggestion_lines
-    from tccc.run_cli import card_text
+    from tccc.reports.render import card_text
 
     fact_id = suggested[0].id
     line = (
@@ -368,7 +368,7 @@ def test_analyze_with_the_packaged_model(smollm2: LlamaCppModel, tmp_path: Path)
 
 
 def test_handoff_file_holds_a_checked_paragraph_or_the_template(tmp_path: Path) -> None:
-    from tccc.llm_cli import write_handoffs
+    from tccc.llm.job import write_handoffs
 
     inc = incident()
     stage = LlmStage(GapFiller(ScriptedModel()), inc)

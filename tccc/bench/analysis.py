@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import io
 import json
 import os
 import time
@@ -92,7 +91,7 @@ def run_text(
     cases: list[dict[str, Any]], settings: Settings, prepare: Prepare | None = None
 ) -> dict[str, Any]:
     """Score every narration analysed from its text."""
-    from tccc.run_cli import analyze_text
+    from tccc.analysis.narration import analyze_text
 
     scorer = load_scorer()
     rows = []
@@ -117,10 +116,10 @@ def run_speech(
     prepare: Prepare | None = None,
 ) -> dict[str, Any]:
     """Score every narration spoken by espeak-ng and transcribed live (unpaced)."""
+    from tccc.analysis.narration import analyze_finals
     from tccc.audio.sources import FileSource
     from tccc.bench.narrations import NarrationCase
-    from tccc.live_cli import run_live
-    from tccc.run_cli import RunView
+    from tccc.stt.pipeline import run_live
 
     scorer = load_scorer()
     spoken = synthesise_cases(
@@ -133,9 +132,8 @@ def run_speech(
         incident = _incident()
         if prepare is not None:
             prepare(incident)
-        view = RunView(io.StringIO(), incident, quiet=True)
         source = FileSource(item.path, capacity_s=settings.stream.ring_buffer_s)
-        asyncio.run(run_live(settings, source, view))
+        asyncio.run(run_live(settings, source, analyze_finals(incident)))
         latencies += incident.latencies
         heard = incident.log.utterances(incident.session_id)
         score = _scores(scorer, expected[item.id], incident, prepare is not None)

@@ -83,7 +83,7 @@ class _Attach:
 
 def run(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
     """Both passes of the benchmark for each chosen mode."""
-    from tccc.llm_cli import open_model
+    from tccc.llm.open import open_model
 
     process = psutil.Process()
     before = process.memory_info().rss

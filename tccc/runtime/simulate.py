@@ -126,8 +126,8 @@ async def simulate_real(
 def real_manager(settings: Settings, *, budget_mb: float | None = None) -> RuntimeManager:
     """A runtime manager of the real components, in process, without telemetry."""
     from tccc.llm.cache import LlmCache
+    from tccc.llm.open import open_model
     from tccc.llm.slot import ModelSlot
-    from tccc.llm_cli import open_model
     from tccc.runtime.metrics import RuntimeMetrics
     from tccc.server.metrics import ServerMetrics
     from tccc.server.service import TranscriptionService

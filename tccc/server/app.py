@@ -51,9 +51,9 @@ def build_runtime(
 ) -> RuntimeManager:
     """The runtime manager, with the shared language model when the profile wants one."""
     from tccc.llm.cache import LlmCache
+    from tccc.llm.open import open_model
     from tccc.llm.slot import ModelSlot, SharedModel
     from tccc.llm.stage import LlmWorker
-    from tccc.llm_cli import open_model
     from tccc.runtime.tegrastats_feed import TegrastatsFeed
     from tccc.runtime.telemetry import Telemetry
     from tccc.stt.vad import _load_silero
@@ -116,7 +116,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         # Casualty records must survive a crash: on disk by default, in the same log as
         # `tccc run` ($TCCC_DB or ~/.local/share/tccc/casualties.db), so `tccc report` lists
         # the server's sessions too. ":memory:" keeps nothing, on purpose only.
-        from tccc.run_cli import open_log
+        from tccc.store.open import open_log
 
         log: TranscriptLog = open_log(settings.server.session_db)
         _LOGGER.info("casualty log: %s", log.path)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from tccc.config import Settings, StreamSettings
-from tccc.stt.live import DecodeFn, LiveTranscriber, NormaliseFn
-from tccc.stt.transcriber import Transcriber
+from tccc.events import LiveTranscript, TranscriptResult
+from tccc.stt.live import DecodeFn, LiveStats, LiveTranscriber, NormaliseFn
+from tccc.stt.transcriber import DecodeOptions, Transcriber
+
+if TYPE_CHECKING:
+    from tccc.audio.sources import AudioSource
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,3 +76,39 @@ def live_transcriber(
         partials=partials,
         interval_scale=interval_scale,
     )
+
+
+async def run_live(
+    settings: Settings,
+    source: AudioSource,
+    on_event: Callable[[LiveTranscript], None],
+    *,
+    stop_on_signal: bool = False,
+) -> LiveStats:
+    """Transcribe a live source, each event to `on_event`; the tail is finalised at its end."""
+    from tccc.stt.whisper_backend import FasterWhisperTranscriber
+
+    transcriber = FasterWhisperTranscriber(settings.stt, settings.vad)
+    await asyncio.to_thread(transcriber.load)
+    tools = await asyncio.to_thread(vocabulary_tools, settings.stream, transcriber)
+
+    async def decode(audio: np.ndarray, options: DecodeOptions) -> TranscriptResult:
+        return await asyncio.to_thread(transcriber.transcribe, audio, options)
+
+    live = live_transcriber(decode, settings, tools)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+    if stop_on_signal:
+        # Ctrl-C ends capture; what was heard is still finalised before the caller goes on.
+        def stop() -> None:
+            closing.append(loop.create_task(source.aclose()))
+
+        loop.add_signal_handler(signal.SIGINT, stop)
+    try:
+        async with source:
+            async for event in live.run(source):
+                on_event(event)
+    finally:
+        if stop_on_signal:
+            loop.remove_signal_handler(signal.SIGINT)
+    return live.stats

@@ -1,4 +1,4 @@
-"""Command-line glue of the edge runtime: `tccc doctor`, `tccc power`, `tccc runtime ...`."""
+"""The edge runtime on the command line: `tccc doctor`, `tccc power`, `tccc runtime ...`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,21 @@ import os
 import sys
 from typing import Any
 
-from tccc.config import Settings
+from tccc.cli.common import Commands, resolve, settings_flags
 
 
-def configure_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
+def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
     """`tccc doctor`, `tccc power` and `tccc runtime ...`."""
-    sub.add_parser("doctor", help="this machine's hardware, builds, models and best profile")
-    power = sub.add_parser("power", help="apply a power profile: nvpmodel mode and components")
+    sub.add_parser(
+        "doctor", parents=[common], help="this machine's hardware, builds, models and best profile"
+    )
+    power = sub.add_parser(
+        "power", parents=[common], help="apply a power profile: nvpmodel mode and components"
+    )
     power.add_argument(
         "power_profile", metavar="PROFILE", choices=("performance", "balanced", "saver")
     )
-    _settings_flags(power)
+    settings_flags(power)
     power.add_argument("--root", default="/", help="root of /proc, /sys and /etc (for tests)")
     power.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     power.add_argument(
@@ -31,25 +33,20 @@ def configure_parser(
     power.add_argument("--api-token", default=os.environ.get("TCCC_API_TOKEN"))
     power.add_argument("--battery-wh", type=float, help="battery capacity for the estimate")
 
-    runtime = sub.add_parser("runtime", help="the edge runtime's policy")
+    runtime = sub.add_parser("runtime", parents=[common], help="the edge runtime's policy")
     rsub = runtime.add_subparsers(dest="runtime_command", required=True)
     simulate = rsub.add_parser(
         "simulate", parents=[common], help="replay a telemetry trace through the policy"
     )
     simulate.add_argument("trace", help="a JSON-lines trace file or a bundled trace name")
     simulate.add_argument("--budget-mb", type=float, help="memory budget (default: 4096)")
-    _settings_flags(simulate)
+    settings_flags(simulate)
     simulate.add_argument(
         "--real",
         action="store_true",
         help="apply each action to the real components (tiny.en, SmolLM2) and measure them",
     )
     rsub.add_parser("traces", parents=[common], help="list the bundled traces")
-
-
-def _settings_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", help="hardware profile (default: cpu)")
-    parser.add_argument("--config", help="TOML config file (or TCCC_CONFIG)")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -60,11 +57,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_power(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_power(args: argparse.Namespace) -> int:
     """Apply a power profile: the board's nvpmodel mode, then the server's components."""
     from tccc.runtime.power import PowerReader, battery_runtime_h
     from tccc.runtime.power_profiles import apply_mode, power_profile
 
+    settings = resolve(args).settings
     profile = power_profile(args.power_profile)
     plan = apply_mode(profile, root=args.root, dry_run=args.dry_run)
     if args.server and not args.dry_run:
@@ -105,7 +103,7 @@ def _server_profile(args: argparse.Namespace, plan: Any) -> None:
     )
 
 
-def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_runtime(args: argparse.Namespace) -> int:
     """Run `tccc runtime simulate|traces`."""
     from tccc.runtime.policy import PolicyConfig
     from tccc.runtime.simulate import bundled_traces, load_trace, timeline
@@ -113,6 +111,8 @@ def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
     if args.runtime_command == "traces":
         print("\n".join(bundled_traces()))
         return 0
+    # Only `simulate` has --profile and --config: `traces` needs no settings.
+    settings = resolve(args).settings
     readings = load_trace(args.trace)
     span = readings[-1].t_s - readings[0].t_s if readings else 0.0
     if args.real:

@@ -1,49 +1,16 @@
-"""The main job and its siblings: `tccc run`, `tccc analyze`, `tccc report`.
-
-`run` takes audio (a file, the microphone, or the bundled sample) through live transcription,
-the analyzer and the casualty log, with a live view of transcripts, facts and prompts, then
-writes the hand-off documents. `analyze` prints one report for a file or a text file. `report`
-rebuilds any report from the log.
-"""
+"""Reports of an export document as text, and every hand-off document of a session on disk."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from tccc.analysis.incident import Incident
-from tccc.audio.sources import AudioSource
-from tccc.config import Settings
-from tccc.events import Fact, LiveTranscript
-from tccc.live_cli import LiveView, run_live
 from tccc.reports.document import all_tourniquets, suggestion_lines
-from tccc.store.casualty_log import CasualtyLog
 
 FORMATS = ("dd1380-json", "text", "nine-line", "mist", "zmist", "fhir")
 """Report formats of `analyze` and `report`."""
-
-DEFAULT_DB = Path("~/.local/share/tccc/casualties.db")
-"""Where `tccc run` keeps the casualty log unless --db or TCCC_DB says otherwise."""
-
-
-def default_db() -> Path:
-    """TCCC_DB if set, else the per-user casualty log."""
-    env = os.environ.get("TCCC_DB")
-    return Path(env).expanduser() if env else DEFAULT_DB.expanduser()
-
-
-def open_log(path: str | Path | None) -> CasualtyLog:
-    """The casualty log at `path` (":memory:" keeps it in memory), creating its folder."""
-    if path is None:
-        path = default_db()
-    if str(path) != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(Path(path).expanduser().parent, 0o700)
-        path = Path(path).expanduser()
-    return CasualtyLog(path)
 
 
 def render(doc: dict[str, Any], fmt: str) -> str:
@@ -113,63 +80,6 @@ def card_text(doc: dict[str, Any]) -> str:
             deadline = f" (by {p['deadline']})" if p.get("deadline") else ""
             lines.append(f"  PROMPT {p['rule']} [{p['severity']}]: {p['text']}{deadline}")
     return "\n".join(lines)
-
-
-class RunView(LiveView):
-    """The live view of `tccc run`: transcript lines, then each new fact under them."""
-
-    def __init__(self, out: TextIO, incident: Incident, *, quiet: bool = False) -> None:
-        super().__init__(out)
-        self.incident = incident
-        self.quiet = quiet
-        self.shown: set[tuple[str, str, str | None]] = set()
-
-    def show(self, event: LiveTranscript) -> None:
-        """Show an event; a final is analysed and stored before anything is printed."""
-        if event.kind != "final":
-            if not self.quiet:
-                super().show(event)
-            return
-        facts = self.incident.on_final(event)  # on disk before it is shown
-        if self.quiet:
-            return
-        super().show(event)
-        for fact in facts:
-            self.out.write(f"    + [{fact.casualty}] {fact.kind}: {_fact_text(fact)}\n")
-        for label, prompts in self.incident.prompts().items():
-            for p in prompts:
-                key = (label, p.rule, p.deadline)
-                if key in self.shown:
-                    continue
-                self.shown.add(key)
-                deadline = f" (by {p.deadline})" if p.deadline else ""
-                self.out.write(f"    ! [{label}] {p.rule} {p.title}{deadline}\n")
-        self.out.flush()
-
-
-def _fact_text(fact: Fact) -> str:
-    return ", ".join(f"{k}={v}" for k, v in fact.data.items() if v not in (None, False, ""))
-
-
-def analyze_text(incident: Incident, text: str, settings: Settings) -> None:
-    """Analyse a text narration: each non-empty paragraph is one utterance."""
-    from tccc.stt.normaliser import Normaliser
-    from tccc.stt.vocabulary import load_vocabulary
-
-    normaliser = Normaliser(load_vocabulary(settings.stream.vocabulary_path))
-    paragraphs = [p.strip() for p in text.replace("\r", "").split("\n\n") if p.strip()]
-    for i, para in enumerate(paragraphs):
-        line = " ".join(para.split())
-        norm = normaliser.normalise(line) if settings.stream.vocabulary else None
-        incident.on_final(LiveTranscript("final", i, 0.0, 0.0, line, normalised=norm))
-
-
-def analyze_audio(
-    incident: Incident, source: AudioSource, settings: Settings, out: TextIO, *, quiet: bool
-) -> None:
-    """Take audio through live transcription into the incident."""
-    view = RunView(out, incident, quiet=quiet)
-    asyncio.run(run_live(settings, source, view, stop_on_signal=not quiet))
 
 
 def write_reports(doc: dict[str, Any], folder: Path) -> list[Path]:
