@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tccc.analysis.casualties import Casualties, Mention, count_announced, mentions
 from tccc.analysis.evidence import UtteranceText, evidence
 from tccc.analysis.extractors import (
     Extractor,
@@ -24,7 +25,7 @@ from tccc.analysis.extractors import (
 from tccc.analysis.interventions import devices, tourniquets
 from tccc.analysis.lexicon import Lexicon, load_lexicon
 from tccc.analysis.measures import access, burns, fluids, medications, valid_vital, vitals
-from tccc.analysis.text import Span, sentences
+from tccc.analysis.text import Span, clauses, sentences
 from tccc.events import Fact, Scalar
 
 __all__ = ["EXTRACTORS", "SCENE", "SessionAnalyzer", "UtteranceText", "evidence"]
@@ -47,36 +48,26 @@ EXTRACTORS: tuple[Extractor, ...] = (
 SCENE = "*"
 """Casualty label of facts about the whole incident ("three casualties from the mortar")."""
 
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
-_CASUALTY = re.compile(
-    r"\b(?:(?:casualty|patient|cas)\s+(?:number\s+|#\s*)?(\d{1,2})\b"
-    # "Casualty to has a laceration" is Whisper's "casualty two"; "casualty to the CCP" is not.
-    # Only before a pause or what is said of a casualty, so "patient to safety" is not.
-    r"|(?:casualty|patient)\s+(to|too|won)\b(?=\s*[,.:;]|\s*$|\s+(?:has|had|is|was|gets|"
-    r"got|needs|pulse|resp|respiratory|sats?|spo2|bp|blood|roster|battle|avpu|alert|urgent"
-    r"|priority|routine)\b)"
-    r"|(first|second|third|fourth|fifth|sixth)\s+(?:casualty|patient)\b)",
+# Words that say what follows replaces what was just said ("pulse 140, no wait, 114").
+_CORRECTION = re.compile(
+    r"\b(?:correction|correcting|i\s+mean|sorry|make\s+(?:that|it)|no\s*,?\s+wait|wait\s*,?\s+no"
+    r"|my\s+bad|rather)\b",
     re.I,
 )
-_SAID_AS = {"to": 2, "too": 2, "won": 1}
-# A casualty's name after a cue word or opening a clause: "Back to Miller", "now Ortiz",
-# "Diaz is urgent, Chen is priority" (cue words in any case, the name capitalised).
-_BACK_TO = re.compile(
-    r"(?:\b(?i:back\s+to|now|switching\s+to|moving\s+(?:on\s+)?to|on\s+to|over\s+to)\s+"
-    r"|^|,\s+|\b(?i:and)\s+)([A-Z][a-z'-]+?)(?:'s)?\b"
+_MARKER = (
+    r"\b(?:make\s+(?:that|it)|correction|i\s+mean|sorry|no\s*,?\s+wait|wait\s*,?\s+no|my\s+bad"
+    r"|scratch\s+that|rather)[,:]?\s+(?:it's\s+|it\s+was\s+|that's\s+|that\s+was\s+)?"
 )
-# "Casualty RM4417": a casualty named by battle roster number.
-_BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z]{2}\d{4})\b")
-_MANY = re.compile(r"\b(\d{1,2})\s+(?:casualties|patients|wounded)\b", re.I)
-_CORRECTION = re.compile(r"\b(?:correction|correcting|i\s+mean|sorry|make\s+(?:that|it))\b", re.I)
 # A bare value after "make that" or "correction" corrects the fact just stated.
 _MAKE_THAT = re.compile(
-    r"\b(?:make\s+(?:that|it)|correction|i\s+mean|sorry)[,:]?\s+(?:it's\s+|it\s+was\s+)?"
-    r"(\d{1,4}(?:\.\d+)?(?:/\d{2,3})?)"
+    _MARKER + r"(\d{1,4}(?:\.\d+)?(?:/\d{2,3})?)"
     r"(?:\s*(mg|g|mcg|ml|l|units?)\b)?(?![/%\w])"
     r"(?!\s*(?:%|percent|meters?|m\b|minutes?|min\b|cm|inch|ga\b|gauge|casualt))",
     re.I,
 )
+# A bare route or side after a correction marker: "IM, I mean intranasal", "right thigh,
+# scratch that, left thigh", "sorry, left arm".
+_MAKE_THAT_WORDS = re.compile(_MARKER + r"(?:the\s+|his\s+|her\s+)?(?P<rest>[a-z][\w\s-]*)", re.I)
 _SCRATCH = re.compile(
     r"\b(?:scratch\s+that|disregard(?:\s+that|\s+last)?|strike\s+that|cancel\s+that)\b", re.I
 )
@@ -92,16 +83,10 @@ class _Cue:
     start: int
     end: int
     action: str
-    """switch (to `label`), roster (a casualty named by `label`), scratch or make."""
-    label: str = ""
+    """mention (of casualties), scratch or make."""
+    mention: Mention | None = None
     match: re.Match[str] | None = None
-
-
-@dataclass
-class _Casualty:
-    label: str
-    roster: str | None = None
-    name: str | None = None
+    """The value of a "make that" (a number) or the words after it (a route or a site)."""
 
 
 @dataclass
@@ -110,14 +95,20 @@ class SessionAnalyzer:
 
     lexicon: Lexicon = field(default_factory=load_lexicon)
     next_id: int = 1
-    current: str | None = None
-    casualties: dict[str, _Casualty] = field(default_factory=dict)
+    people: Casualties = field(default_factory=Casualties)
     facts: list[Fact] = field(default_factory=list)
     access_route: dict[str, str] = field(default_factory=dict)
+    _pending_correction: bool = False
+
+    @property
+    def current(self) -> str | None:
+        """The casualty being talked about (None before anyone was)."""
+        return self.people.current
 
     def analyze(self, utterance: UtteranceText) -> list[Fact]:
         """Facts stated in one utterance (also appended to `facts`)."""
         out: list[Fact] = []
+        self._pending_correction = False
         for sentence in sentences(utterance.text.text):
             out.extend(self._sentence(utterance, sentence))
         return out
@@ -129,107 +120,168 @@ class SessionAnalyzer:
         for extract in EXTRACTORS:
             found.extend(extract(sentence, self.lexicon))
         found.sort(key=lambda f: f.start)
+        self.people.fresh = None
         cues = self._cues(sentence, found)
-        many = _MANY.search(sentence.text) is not None
+        announced = count_announced(sentence.text)
+        self.people.announced = max(self.people.announced, announced)
         correcting = _CORRECTION.search(sentence.text)
         corrects_from = sentence.start + correcting.start() if correcting else None
+        if self._pending_correction:
+            corrects_from = sentence.start - 1  # "Correction on the roster: LD5029"
+        self._pending_correction = bool(
+            correcting
+            and not any(f.start >= sentence.start + correcting.end() for f in found)
+            and not any(c.start >= sentence.start + correcting.start() for c in cues)
+        )
         # Cues act where they are said: before the findings that follow them.
         events: list[tuple[int, int, _Cue | Found]] = [(c.start, 0, c) for c in cues]
         events += [(f.start, 1, f) for f in found]
         events.sort(key=lambda e: (e[0], e[1]))
         out: list[Fact] = []
+        # Findings wait for the end of their clause: a mention later in the clause may say who
+        # received them ("ketamine 50 mg IM for casualty one").
+        waiting: list[Found] = []
+        targets: list[str] | None = None
+        clause_ends = [c.end for c in clauses(sentence)]
+
+        def flush(to: list[str] | None) -> None:
+            for item in waiting:
+                out.extend(self._finding(utt, item, to, announced > 0, corrects_from))
+            waiting.clear()
+
         for _, _, item in events:
-            if isinstance(item, _Cue):
+            if waiting and item.start >= _clause_end(clause_ends, waiting[0].start):
+                flush(targets)
+            if isinstance(item, Found):
+                waiting.append(item)
+                continue
+            if item.action != "mention" or item.mention is None:
+                flush(targets)
                 out.extend(self._cue(utt, item))
                 continue
-            if item.kind == "identity" and item.data["field"] == "battle_roster":
-                self._roster(str(item.data["value"]), correcting=corrects_from is not None)
-            casualty = self._casualty_for(item, many)
-            replaces = None
-            if corrects_from is not None and corrects_from < item.start:
-                replaces = self._latest_same(casualty, item, utt, before=corrects_from)
-            fact = self._emit(utt, item, casualty, replaces)
-            if fact is not None:
-                out.append(fact)
+            mention = item.mention
+            before = self.people.current
+            fixing = _moves_what_was_said(sentence, item)
+            if fixing:
+                flush(targets)  # said of the casualty before, then moved below
+            resolved = self.people.resolve(mention)
+            if not resolved:
+                continue
+            if fixing and before is not None and resolved != [before]:
+                out.extend(self._reattributed(utt, before, resolved, out))
+                targets = None
+                continue
+            flush(resolved if mention.receiver else targets)
+            targets = resolved if mention.kind == "all" else None
+            out.extend(self._introduction(utt, mention, resolved))
+        flush(targets)
         return out
 
     def _cues(self, sentence: Span, found: list[Found]) -> list[_Cue]:
         at = sentence.start
-        cues: list[_Cue] = []
-        for m in _CASUALTY.finditer(sentence.text):
-            number, heard, ordinal = m.groups()
-            if number:
-                label = str(int(number))
-            elif heard:
-                label = str(_SAID_AS[heard.lower()])
-            else:
-                label = str(_ORDINALS[ordinal.lower()])
-            cues.append(_Cue(at + m.start(), at + m.end(), "switch", label))
-        for m in _BY_ROSTER.finditer(sentence.text):
-            cues.append(_Cue(at + m.start(), at + m.end(), "roster", m.group(1)))
-        for m in _BACK_TO.finditer(sentence.text):
-            named = [c for c in self.casualties.values() if c.name == m.group(1)]
-            if named:
-                cues.append(_Cue(at + m.start(1), at + m.end(), "switch", named[0].label))
+        cues = [
+            _Cue(m.start, m.end, "mention", mention=m)
+            for m in mentions(sentence, self.lexicon, self.people)
+        ]
         for m in _SCRATCH.finditer(sentence.text):
             cues.append(_Cue(at + m.start(), at + m.end(), "scratch"))
         for m in _MAKE_THAT.finditer(sentence.text):
             # "make that pulse 102" states a finding: it is a correction, not a bare value.
             if not any(f.start >= at + m.start() for f in found):
                 cues.append(_Cue(at + m.start(), at + m.end(), "make", match=m))
-        return cues
+        for m in _MAKE_THAT_WORDS.finditer(sentence.text):
+            if any(c.action == "make" and c.start == at + m.start() for c in cues):
+                continue
+            if not any(f.start >= at + m.start() for f in found) and _words_value(
+                m.group("rest"), self.lexicon
+            ):
+                cues.append(_Cue(at + m.start(), at + m.end(), "make", match=m))
+        # "Scratch that, left thigh": a new value for the fact, not a withdrawal of it.
+        made = {c.start for c in cues if c.action == "make"}
+        return [c for c in cues if not (c.action == "scratch" and c.start in made)]
 
     def _cue(self, utt: UtteranceText, cue: _Cue) -> list[Fact]:
-        if cue.action == "switch":
-            self._switch(cue.label)
-            return []
-        if cue.action == "roster":
-            return self._roster_cue(utt, cue)
         fact = self._retract(utt, cue) if cue.action == "scratch" else self._make_that(utt, cue)
         return [fact] if fact else []
 
     # -- casualties ----------------------------------------------------------------------------
 
-    def _switch(self, label: str) -> None:
-        self.current = label
-        self.casualties.setdefault(label, _Casualty(label))
-
-    def _roster_cue(self, utt: UtteranceText, cue: _Cue) -> list[Fact]:
-        """Switch to the casualty with the roster said ("casualty RM4417"), or start one
-        labelled with it (the export matches casualties by roster number)."""
-        known = next((c for c in self.casualties.values() if c.roster == cue.label), None)
-        if known is not None:
-            self._switch(known.label)
-            return []
-        self._switch(cue.label)
-        self.casualties[cue.label].roster = cue.label
-        data: dict[str, Scalar] = {"field": "battle_roster", "value": cue.label}
-        return [self._append(utt, "identity", cue.label, data, cue.start, cue.end)]
-
-    def _roster(self, roster: str, *, correcting: bool) -> None:
-        """A roster number names the current casualty, switches to the one that has it, or
-        (when the current casualty already has another) starts a new casualty."""
-        for c in self.casualties.values():
-            if c.roster == roster:
-                self.current = c.label
-                return
-        label = self.current or "1"
-        known = self.casualties.setdefault(label, _Casualty(label))
-        if known.roster is not None and not correcting:
-            label = roster
-            self._switch(label)
-        self.current = label
-        self.casualties[label].roster = roster
-
-    def _casualty_for(self, f: Found, many: bool) -> str:
+    def _finding(
+        self,
+        utt: UtteranceText,
+        f: Found,
+        targets: list[str] | None,
+        many: bool,
+        corrects_from: int | None,
+    ) -> list[Fact]:
+        """The facts of one finding: for the casualty being talked about, the receiver said
+        after it, or every casualty ("both got a pill pack")."""
+        if f.kind == "identity" and f.data["field"] == "battle_roster":
+            self.people.roster_said(str(f.data["value"]), correcting=corrects_from is not None)
         if f.kind in ("mechanism", "time_of_injury") and (many or self.current is None):
-            return SCENE
-        if self.current is None:
-            self._switch("1")
-        assert self.current is not None
-        if f.kind == "identity" and f.data["field"] == "last_name":
-            self.casualties[self.current].name = str(f.data["value"])
-        return self.current
+            labels = [SCENE]
+        elif targets:
+            labels = targets
+        else:
+            labels = [self.people.here().label]
+        out: list[Fact] = []
+        for casualty in labels:
+            replaces = None
+            if corrects_from is not None and corrects_from < f.start:
+                replaces = self._latest_same(casualty, f, utt, before=corrects_from)
+            fact = self._emit(utt, f, casualty, replaces)
+            if fact is not None:
+                out.append(fact)
+        return out
+
+    def _introduction(self, utt: UtteranceText, mention: Mention, labels: list[str]) -> list[Fact]:
+        """Identity facts a mention states by itself: a name said without a rank ("it's
+        Doyle, Doyle's hit"), a roster ("casualty RM4417"), a description (kept for resume)."""
+        if len(labels) != 1:
+            return []
+        label = labels[0]
+        out: list[Fact] = []
+        if mention.kind == "name" and mention.introduces:
+            data: dict[str, Scalar] = {"field": "last_name", "value": mention.value}
+            found = Found("identity", data, mention.start, mention.end)
+            if self.people.known[label].name == mention.value and not self._duplicate(
+                label, found, data, utt
+            ):
+                out.append(self._append(utt, "identity", label, data, mention.start, mention.end))
+        if mention.kind == "roster" and label == mention.value:
+            data = {"field": "battle_roster", "value": mention.value}
+            found = Found("identity", data, mention.start, mention.end)
+            if not self._duplicate(label, found, data, utt):
+                out.append(self._append(utt, "identity", label, data, mention.start, mention.end))
+        alias = mention.alias or (mention.value.lower() if mention.kind == "alias" else None)
+        if alias and not any(
+            f.kind == "casualty" and f.casualty == label and f.data.get("alias") == alias
+            for f in self.facts
+        ):
+            data = {"label": label, "alias": alias}
+            out.append(self._append(utt, "casualty", label, data, mention.start, mention.end))
+        return out
+
+    def _reattributed(
+        self, utt: UtteranceText, before: str, labels: list[str], out: list[Fact]
+    ) -> list[Fact]:
+        """ "Casualty one got TXA at 1035, I mean casualty two": the facts said for the first
+        casualty in this sentence move to the second (each a correction of the one it moves)."""
+        if len(labels) != 1:
+            return []
+        return [
+            self._append(
+                utt,
+                fact.kind,
+                labels[0],
+                dict(fact.data),
+                fact.evidence.start,
+                fact.evidence.end,
+                replaces=fact.id,
+            )
+            for fact in list(out)
+            if fact.casualty == before and fact.kind != "casualty"
+        ]
 
     # -- corrections ---------------------------------------------------------------------------
 
@@ -277,9 +329,12 @@ class SessionAnalyzer:
         """Give the fact just stated the value of "make that 110" (a vital's value, a
         drug's dose, a fluid's volume or a time), replacing it."""
         assert cue.match is not None
-        raw, unit = cue.match.group(1), (cue.match.group(2) or "").lower()
+        words = cue.match.groupdict().get("rest")
         for target in reversed(self._active()[-3:]):
-            data = _revalue(target, raw, unit)
+            if words is not None:
+                data = _revalue_words(target, words, self.lexicon)
+            else:
+                data = _revalue(target, cue.match.group(1), (cue.match.group(2) or "").lower())
             if data is not None:
                 return self._append(
                     utt, target.kind, target.casualty, data, cue.start, cue.end, target.id
@@ -293,7 +348,7 @@ class SessionAnalyzer:
     ) -> Fact | None:
         data = dict(f.data)
         subject = data.pop("subject", None)
-        if subject is not None and not any(c.name == subject for c in self.casualties.values()):
+        if subject is not None and self.people.with_name(str(subject)) is None:
             return None  # "Bleeding is urgent": the word before is no casualty's name
         if f.kind == "access":
             self.access_route[casualty] = str(data["route"])
@@ -386,6 +441,8 @@ class SessionAnalyzer:
 def _revalue(target: Fact, raw: str, unit: str) -> dict[str, Scalar] | None:
     """The target's data with the value of "make that RAW UNIT", or None if it does not fit."""
     data = dict(target.data)
+    if not raw[:1].isdigit():
+        return None
     if _HHMM.fullmatch(raw) and not unit:
         if "time" not in data:
             return None
@@ -414,3 +471,67 @@ def _revalue(target: Fact, raw: str, unit: str) -> dict[str, Scalar] | None:
     else:
         return None
     return data
+
+
+_MARKER_BEFORE_MENTION = (
+    r"\b(?:i\s+mean|correction|sorry|no\s*,?\s+wait|wait\s*,?\s+no|make\s+(?:that|it)|rather)"
+    r"[,:]?\s*(?:it\s+was\s+|that\s+was\s+|to\s+|for\s+|on\s+)?(?:the\s+)?$"
+)
+
+
+def _clause_end(ends: list[int], at: int) -> int:
+    """The end of the clause holding offset `at`."""
+    return next((e for e in ends if at < e), ends[-1] if ends else at)
+
+
+def _words_value(words: str, lex: Lexicon) -> bool:
+    """True when words after a correction marker start with a route or a side ("intranasal",
+    "left thigh"): a bare value that corrects the fact just stated."""
+    first = words.strip().lower()
+    return bool(lex.routes.find(first[:20])) or first.startswith(("left", "right"))
+
+
+def _revalue_words(target: Fact, words: str, lex: Lexicon) -> dict[str, Scalar] | None:
+    """The target's data with the route or side said after a correction marker ("IM, I mean
+    intranasal"; "right thigh, scratch that, left thigh"), or None if it does not fit."""
+    data = dict(target.data)
+    head = words.strip().lower()
+    routes = lex.routes.find(head[:24])
+    if routes and routes[0][1].start() == 0:
+        if target.kind not in ("medication", "fluid") or "route" not in data:
+            return None
+        data["route"] = routes[0][0]
+        return data if data != target.data else None
+    side = re.match(r"(left|right)\b", head)
+    if side is None:
+        return None
+    region = lex.region_pattern.match(head, side.end() + 1) if len(head) > side.end() else None
+    if target.kind == "injury":
+        old = str(data.get("site") or "")
+        if region is not None:
+            data["site"] = head[: region.end()]
+        elif re.search(r"\b(?:left|right)\b", old):
+            data["site"] = re.sub(r"\b(?:left|right)\b", side.group(1), old, count=1)
+        else:
+            data["site"] = f"{side.group(1)} {old}".strip()
+    elif target.kind == "tourniquet":
+        if region is not None:
+            row = lex.regions.get(region.group(0).lower(), "")
+            data["limb"] = limb_row(head[: region.end()], row)
+        elif isinstance(data.get("limb"), str) and str(data["limb"])[:2] in ("L ", "R "):
+            data["limb"] = f"{side.group(1)[0].upper()} {str(data['limb'])[2:]}"
+        else:
+            return None
+    elif target.kind in ("breathing", "treatment") and "side" in data:
+        data["side"] = side.group(1)
+    else:
+        return None
+    return data if data != target.data else None
+
+
+def _moves_what_was_said(sentence: Span, cue: _Cue) -> bool:
+    """True for a mention said right after a correction marker and ending the sentence:
+    "..., I mean casualty two." moves what was said to that casualty."""
+    said = sentence.text[: cue.start - sentence.start]
+    rest = sentence.text[cue.end - sentence.start :]
+    return bool(re.search(_MARKER_BEFORE_MENTION, said, re.I)) and not rest.strip(" .,;:!?")

@@ -173,7 +173,7 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     for m in lex.ranks.finditer(text):
         name = _NAME.match(text, m.end())
         if name:
-            words = name.group(1).split()
+            words = [re.sub(r"['’]s$", "", w) for w in name.group(1).split()]
             out.append(
                 _at(
                     sentence,
@@ -272,7 +272,11 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
                 rest = clause.text[m.end() :]
             words = re.findall(r"[\w'-]+", _EVAC_FILLER.sub(" ", rest))
             data: dict[str, Scalar] = {"category": name}
-            if words and not _EVAC_CONTEXT.search(clause.text):
+            role = lex.casualty_roles.fullmatch(" ".join(w for w in words if w.lower() != "the"))
+            if role and not _EVAC_CONTEXT.search(clause.text):
+                # "the driver priority": a casualty known by a description (kept only if one is).
+                data["subject"] = role.group(0).lower()
+            elif words and not _EVAC_CONTEXT.search(clause.text):
                 if len(words) > 1 or not re.fullmatch(r"[A-Z][a-z'-]+", words[0]):
                     continue
                 data["subject"] = words[0]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from tccc.analysis.analyzer import SCENE, SessionAnalyzer, UtteranceText, _Casualty
+from tccc.analysis.analyzer import SCENE, SessionAnalyzer, UtteranceText
 from tccc.analysis.clock import SessionClock
 from tccc.analysis.evidence import evidence
 from tccc.analysis.march import march_status
@@ -208,11 +208,14 @@ def restore(analyzer: SessionAnalyzer, facts: list[Fact]) -> None:
     for fact in facts:
         if fact.casualty == SCENE:
             continue
-        casualty = analyzer.casualties.setdefault(fact.casualty, _Casualty(fact.casualty))
-        analyzer.current = fact.casualty
+        casualty = analyzer.people.switch(fact.casualty)
         if fact.kind == "identity" and fact.data.get("field") == "battle_roster":
             casualty.roster = str(fact.data["value"])
         if fact.kind == "identity" and fact.data.get("field") == "last_name":
             casualty.name = str(fact.data["value"])
+        if fact.kind == "identity" and fact.data.get("field") == "first_name":
+            casualty.first_name = str(fact.data["value"])
+        if fact.kind == "casualty" and fact.data.get("alias"):
+            casualty.aliases.add(str(fact.data["alias"]))
         if fact.kind == "access":
             analyzer.access_route[fact.casualty] = str(fact.data["route"])

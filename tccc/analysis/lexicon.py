@@ -15,32 +15,44 @@ from typing import Any
 def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     """One case-insensitive pattern matching any phrase as whole words, longest first."""
     parts = sorted({p.lower() for p in phrases}, key=len, reverse=True)
-    # Whisper may write a comma between the words of a slowly said phrase ("high, and tight").
-    body = "|".join(re.escape(p).replace(r"\ ", r"[\s,-]+") for p in parts)
-    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(_said(p) for p in parts)})(?![\w-])", re.I)
+
+
+def _said(phrase: str) -> str:
+    """The pattern of one phrase as it is said: Whisper may write a comma between the words of
+    a slowly said phrase ("high, and tight"); "is" may be contracted ("airway's intact"); the
+    last word may be plural ("pressure dressings", "hypothermia blankets")."""
+    body = re.escape(phrase).replace(r"\ is\ ", r"(?:[\s,]+is|['’]s)[\s,]+")
+    body = body.replace(r"\ ", r"[\s,-]+")
+    return body + ("(?:e?s)?" if phrase[-1:].isalpha() and len(phrase) > 3 else "")
 
 
 @dataclass(frozen=True)
 class Choice:
     """A set of canonical values, each with the phrases that say it."""
 
-    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    names: tuple[str, ...]
+    pattern: re.Pattern[str]
+    """Every phrase of every value, longest first, in a group named after its value's index:
+    one scan of the text finds them all."""
 
     @classmethod
     def of(cls, table: Mapping[str, Iterable[str]]) -> Choice:
         """Build from {canonical: [phrases]}."""
-        return cls(tuple((name, phrase_pattern(words)) for name, words in table.items()))
+        names = tuple(table)
+        phrases = sorted(
+            {(p.lower(), i) for i, words in enumerate(table.values()) for p in words},
+            key=lambda x: (-len(x[0]), x[0]),
+        )
+        body = "|".join(f"(?P<v{i}_{n}>{_said(p)})" for n, (p, i) in enumerate(phrases))
+        return cls(names, re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE))
 
     def find(self, text: str) -> list[tuple[str, re.Match[str]]]:
-        """Every (canonical, match) in text, in text order; overlapping shorter ones dropped."""
-        found = [(name, m) for name, pat in self.patterns for m in pat.finditer(text)]
-        found.sort(key=lambda x: (x[1].start(), -(x[1].end() - x[1].start())))
+        """Every (canonical, match) in text, in text order, the longest phrase at each place."""
         out: list[tuple[str, re.Match[str]]] = []
-        end = -1
-        for name, m in found:
-            if m.start() >= end:
-                out.append((name, m))
-                end = m.end()
+        for m in self.pattern.finditer(text):
+            group = m.lastgroup or "v0_0"
+            out.append((self.names[int(group[1 : group.index("_")])], m))
         return out
 
 
@@ -85,6 +97,11 @@ class Lexicon:
     services: Choice
     nkda: re.Pattern[str]
     evac: Choice
+    casualty_roles: re.Pattern[str]
+    """Descriptions a casualty can be introduced by and referred back to ("the interpreter")."""
+    casualty_role_words: frozenset[str]
+    not_names: frozenset[str]
+    """Capitalised words that say someone is hurt but are no name ("She's hit", "It's Okay")."""
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
@@ -136,4 +153,9 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
         services=Choice.of(ident["services"]),
         nkda=phrase_pattern(ident["nkda"]),
         evac=Choice.of(data["evac"]),
+        casualty_roles=phrase_pattern(data["casualties"]["roles"]),
+        casualty_role_words=frozenset(
+            w for role in data["casualties"]["roles"] for w in str(role).lower().split()
+        ),
+        not_names=frozenset(str(w).lower() for w in data["casualties"]["not_names"]),
     )

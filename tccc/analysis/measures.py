@@ -37,7 +37,9 @@ _SPO2 = re.compile(
 # Whisper also writes "BP" as "Bb" or "BBA", glues it to the number ("Bp86 over 50"), splits
 # the hundreds off ("Bp1 68/90" is 168/90) and leaves "over" when it could not read a number.
 _BP = re.compile(
-    r"\b(?:bp|bb|bba|blood\s+pressure)(?:\b:?(?:\s+(?:is|was|of|now))*\s+|(?=\d))"
+    r"\b(?:bp|bb|bba|blood\s+pressure|pressure)(?:['’]s)?(?:\b:?(?:\s+(?:is|was|of|now|about|around"
+    r"|roughly|approximately|approx|like|only|down\s+to|up\s+to|at|dropped\s+to|came\s+up\s+to))*"
+    r"\s+|(?=\d))"
     r"(?:([12])\s+(?=\d{2}\b))?(\d{2,3})\s*(?:/|\s+over\s+)(\d{2,3})\b",
     re.I,
 )

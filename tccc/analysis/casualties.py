@@ -1,0 +1,340 @@
+"""Who is being talked about: the casualties of a session and the ways a medic refers to them.
+
+A medic introduces casualties by number ("casualty two"), ordinal ("the second one", "first
+is..."), battle roster number, rank and name ("Sergeant Ibarra"), or a description ("the
+interpreter", "the driver"), often in a list, and refers back to them much later by any of
+those ("back to the interpreter", "Ibarra: pulse 96", "TXA for casualty two"). `mentions` finds
+such references in a sentence (a pure function of the text and of what is known so far);
+`Casualties` keeps who exists and what each is called, and decides what a mention refers to.
+A name or a description that no casualty has is not a new casualty unless it is introduced as
+one ("Sergeant X", "it's X, X is hit", "the second one is the X"): a teammate spoken to
+("Jonesy, hand me the gauze") or a bystander ("the gate guard put a CAT on her") is nobody's
+record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tccc.analysis.lexicon import Lexicon
+from tccc.analysis.text import Span
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "won": 1}
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+_SAID_AS = {"to": 2, "too": 2, "won": 1}
+"""Whisper's hearings of "casualty two" and "casualty one"."""
+
+_NOUN = r"(?:guy|one|1|soldier|man|woman|victim|individual|casualty|patient)"
+_CASUALTY = re.compile(
+    r"\b(?:(?:casualty|patient|cas|pt)\s+(?:number\s+|#\s*|no\.\s*)?(\d{1,2}|one|two|three|four"
+    r"|five|six)\b(?![-/.]\d)"
+    # "Casualty to has a laceration" is Whisper's "casualty two"; "casualty to the CCP" is not.
+    # Only before a pause or what is said of a casualty, so "patient to safety" is not.
+    r"|(?:casualty|patient)\s+(to|too|won)\b(?=\s*[,.:;]|\s*$|\s+(?:has|had|is|was|gets|"
+    r"got|needs|pulse|resp|respiratory|sats?|spo2|bp|blood|roster|battle|avpu|alert|urgent"
+    r"|priority|routine)\b)"
+    # "the second casualty", "first patient"; "the third guy", "the first one" only opening a
+    # clause or after a cue ("back to the first one"): "above the first one" is a device.
+    r"|(?:the\s+)?(first|second|third|fourth|fifth|sixth)\s+(?:casualty|patient|pt|cas)\b"
+    rf"|(?:(?:^|[,;:]\s*|\b(?:back\s+to|now|and|for|on|to|with)\s+)(?:the\s+)?)"
+    rf"(first|second|third|fourth|fifth|sixth)\s+{_NOUN}\b"
+    # "First is Sergeant Lopez", "second: frag to the thigh", "Third, walking wounded."
+    r"|^(?:and\s+|the\s+)?(first|second|third|fourth|fifth|sixth)(?=\s*[,:]|\s+(?:is|was|has"
+    r"|had|got|one)\b)"
+    # "Number two has a ..." at the start of a sentence.
+    r"|^number\s+(\d|one|two|three|four|five|six)\b(?!\s*(?:minutes?|mg|g|ml)))",
+    re.I,
+)
+# "Casualty RM4417": a casualty named by battle roster number.
+_BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z]{2}\d{4})\b")
+# Several casualties at once: "both are wrapped", "all three got a pill pack", "everyone".
+# "Both lower legs" is a site, not two casualties.
+_ALL = re.compile(
+    r"\b(?:both(?=\s+(?:of\s+them|casualties|patients|men|guys|soldiers|are|were|got|get|have"
+    r"|had|need|needed|received|went|go)\b)|all\s+(?:three|four|five|of\s+them|casualties"
+    r"|patients)|each\s+of\s+them|every(?:one|body))\b",
+    re.I,
+)
+_MANY = re.compile(
+    r"\b(\d{1,2}|two|three|four|five|six)\s+(?:casualties|patients|wounded|injured|urgent"
+    r"\s+casualties)\b",
+    re.I,
+)
+# A person's name: a capitalised word (not all caps: "CAT", "TXA" are devices and drugs).
+_NAME_WORD = r"[A-Z][a-z][a-z'’-]*"
+_NAME = re.compile(
+    rf"\s+({_NAME_WORD}(?:\s+{_NAME_WORD}(?![a-z'’-])"
+    r"(?!\s+(?i:company|platoon|squad|battalion|troop|battery)\b))?)"
+)
+# A name said as the casualty's name without a rank: "it's Doyle", "this is Alvarez", "his
+# name is Reyes", "Doyle's hit", "Doyle is down". The word after "it's" must then be a name
+# the medic goes on to use, so only forms that say the person is hurt or named count.
+_NAMED = re.compile(
+    rf"\b(?i:(?:his|her|their)\s+name(?:'s|\s+is)|name\s+is|named|this\s+is|it's|it\s+is)\s+"
+    rf"({_NAME_WORD})\b(?![-'’]\w)(?=\s*[,.!;:]|\s*$|\s+(?:is|was|'s|has|got|took)\b)"
+    rf"|(?<![\w'’-])({_NAME_WORD})(?:'s|\s+is|\s+was|\s+got|\s+has\s+been|\s+just\s+got)\s+"
+    r"(?i:hit|down|shot|wounded|injured|hurt)\b"
+)
+_POSSESSIVE = re.compile(r"['’]s$")
+_WORD = re.compile(r"(?<![\w'’-])([A-Z][a-z][a-z-]*)(?:['’]s)?(?![\w'’-])")
+"""A capitalised word, possessive or not ("Quinn's vitals"), that may be a known name."""
+_DESCRIBED_AS = re.compile(r"\s*,?\s+(?:is|was|'s)\s+(?:the|our|their|an?)\s+", re.I)
+_APPOSITIVE = re.compile(r"\s*,\s+(?:the|our|their)\s+", re.I)
+# Words before a mention that make it the receiver of what was said before it in the clause:
+# "ketamine 50 mg IM for casualty one", "whole blood on casualty two".
+_RECEIVER = re.compile(r"\b(?:for|on|to|into|onto)\s+(?:the\s+)?$", re.I)
+_CUE = re.compile(
+    r"(?:\b(?:back\s+to|now|switching\s+to|moving\s+(?:on\s+)?to|on\s+to|over\s+to|recheck"
+    r"(?:\s+on)?|update\s+on|for|on|and|with|to)\s+$|^\s*$|[,;:]\s*$)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A reference to casualties said in a sentence (offsets in the whole text)."""
+
+    start: int
+    end: int
+    kind: str
+    """number, roster, name, alias (a description) or all."""
+    value: str
+    """The label of a number, the roster, the name or description said; "" for all."""
+    introduces: bool = False
+    """Said as an introduction ("Sergeant Ibarra", "the second one is"), not only a reference."""
+    receiver: bool = False
+    """Said as the receiver of what came before it in its clause ("TXA for casualty two")."""
+    first_name: str | None = None
+    """With a name: the first name said before it ("Sergeant Marcus Bell")."""
+    alias: str | None = None
+    """A description given to the casualty in the same breath ("Ibarra, the gunner")."""
+
+
+@dataclass
+class Casualty:
+    """One casualty of the session and the ways the medic refers to them."""
+
+    label: str
+    roster: str | None = None
+    name: str | None = None
+    """Last name (as said, capitalised)."""
+    first_name: str | None = None
+    aliases: set[str] = field(default_factory=set)
+    """Descriptions the medic introduced them with, lower case ("interpreter")."""
+
+    def called(self, word: str) -> bool:
+        """True when `word` is this casualty's last or first name or one of its descriptions."""
+        return word in (self.name, self.first_name) or word.lower() in self.aliases
+
+
+@dataclass
+class Casualties:
+    """The casualties of one session: who exists, who is being talked about now."""
+
+    current: str | None = None
+    known: dict[str, Casualty] = field(default_factory=dict)
+    announced: int = 0
+    """How many casualties the medic said there are ("three casualties from the IED")."""
+    fresh: str | None = None
+    """The casualty a number or ordinal switched to in the sentence being read ("the second
+    one is the driver, Specialist Oyelaran": the name is that casualty's)."""
+
+    def switch(self, label: str) -> Casualty:
+        """Talk about `label` from now on (created if new)."""
+        self.current = label
+        return self.known.setdefault(label, Casualty(label))
+
+    def here(self) -> Casualty:
+        """The casualty being talked about (casualty 1 when nobody was named yet)."""
+        return self.switch(self.current or "1")
+
+    def with_name(self, word: str) -> Casualty | None:
+        """The casualty called `word` (a name or a description), if exactly one is."""
+        found = [c for c in self.known.values() if c.called(word)]
+        return found[0] if len(found) == 1 else None
+
+    def next_label(self) -> str:
+        """The next casualty number not yet used."""
+        n = 1
+        while str(n) in self.known:
+            n += 1
+        return str(n)
+
+    def resolve(self, mention: Mention) -> list[str]:
+        """The casualties a mention refers to (switching to it); [] when it names nobody."""
+        if mention.kind == "all":
+            return sorted(self.known)
+        if mention.kind == "number":
+            self.fresh = mention.value
+            numbered = self.switch(mention.value)
+            if mention.alias:
+                numbered.aliases.add(mention.alias.lower())
+            return [mention.value]
+        if mention.kind == "roster":
+            return [self._by_roster(mention.value)]
+        known = self.with_name(mention.value)
+        if known is None and mention.kind == "alias" and mention.introduces is False:
+            return []
+        if known is None and not mention.introduces:
+            return []
+        if known is None:
+            known = self._introduced()
+            if mention.kind == "name":
+                known.name = mention.value
+            else:
+                known.aliases.add(mention.value.lower())
+        if mention.kind == "name" and mention.first_name and known.first_name is None:
+            known.first_name = mention.first_name
+        if mention.alias:
+            known.aliases.add(mention.alias.lower())
+        self.switch(known.label)
+        return [known.label]
+
+    def _introduced(self) -> Casualty:
+        """Who a newly introduced name belongs to: the casualty being talked about when it has
+        no name yet, else a new casualty."""
+        here = self.known.get(self.current or "")
+        if here is None:
+            return self.switch(self.next_label())
+        if here.name is None and (not here.aliases or here.label == self.fresh):
+            return here
+        return self.switch(self.next_label())
+
+    def _by_roster(self, roster: str) -> str:
+        """Switch to the casualty with this roster, or start one labelled with it (the export
+        matches casualties by roster number)."""
+        known = next((c for c in self.known.values() if c.roster == roster), None)
+        if known is None:
+            known = self.switch(roster)
+            known.roster = roster
+        self.current = known.label
+        return known.label
+
+    def roster_said(self, roster: str, *, correcting: bool) -> None:
+        """A roster number names the current casualty, switches to the one that has it, or
+        (when the current casualty already has another) starts a new casualty."""
+        for c in self.known.values():
+            if c.roster == roster:
+                self.current = c.label
+                return
+        here = self.here()
+        if here.roster is not None and not correcting:
+            here = self.switch(roster)
+        here.roster = roster
+
+
+def count_announced(text: str) -> int:
+    """The number of casualties a sentence announces ("two casualties"), 0 when none."""
+    m = _MANY.search(text)
+    if m is None:
+        return 0
+    word = m.group(1).lower()
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word, 0)
+
+
+def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
+    """The references to casualties in a sentence, in text order (overlaps dropped)."""
+    text, at = sentence.text, sentence.start
+    out: list[Mention] = []
+    described: list[int] = []
+    for m in _CASUALTY.finditer(text):
+        number, heard, ordinal, opening, leading, said = m.groups()
+        word = (number or said or "").lower()
+        if word:
+            value = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        elif heard:
+            value = _SAID_AS[heard.lower()]
+        else:
+            value = _ORDINALS[(ordinal or opening or leading).lower()]
+        if not 1 <= value <= 20:
+            continue
+        alias = _description(text, m.end(), lex, described)
+        out.append(
+            Mention(
+                at + m.start(),
+                at + m.end(),
+                "number",
+                str(value),
+                introduces=True,
+                receiver=_receiver(text, m.start()),
+                alias=alias,
+            )
+        )
+    for m in _BY_ROSTER.finditer(text):
+        out.append(Mention(at + m.start(), at + m.end(), "roster", m.group(1)))
+    for m in lex.ranks.finditer(text):
+        name = _NAME.match(text, m.end())
+        if name is None:
+            continue
+        words = [_POSSESSIVE.sub("", w) for w in name.group(1).split()]
+        alias = _description(text, name.end(), lex, described)
+        out.append(
+            Mention(
+                at + m.start(),
+                at + name.end(),
+                "name",
+                words[-1],
+                introduces=True,
+                receiver=_receiver(text, m.start()),
+                first_name=words[0] if len(words) == 2 else None,
+                alias=alias,
+            )
+        )
+    for m in _NAMED.finditer(text):
+        word = m.group(1) or m.group(2)
+        if word.lower() in lex.not_names:
+            continue
+        start = m.start(1) if m.group(1) else m.start(2)
+        out.append(Mention(at + start, at + start + len(word), "name", word, introduces=True))
+    for m in lex.casualty_roles.finditer(text):
+        role = m.group(0).lower()
+        before = text[: m.start()]
+        if m.start() in described:
+            continue  # "the second one is the driver": carried by the mention that named them
+        if not re.search(r"(?:\bthe\s+|^\s*|[,;:]\s*)$", before, re.I):
+            continue  # "an interpreter's bag": only "the X" or X opening a clause refers
+        receiver = _receiver(text, _article_start(before))
+        out.append(Mention(at + m.start(), at + m.end(), "alias", role, receiver=receiver))
+    for m in _WORD.finditer(text):
+        word = m.group(1)
+        if people.with_name(word) is None or any(x.start <= at + m.start() < x.end for x in out):
+            continue
+        if word.lower() in lex.casualty_role_words:
+            continue  # "Interpreter is urgent": the description, found above
+        out.append(
+            Mention(at + m.start(), at + m.end(), "name", word, receiver=_receiver(text, m.start()))
+        )
+    for m in _ALL.finditer(text):
+        if _MANY.match(text, m.start()):
+            continue
+        out.append(Mention(at + m.start(), at + m.end(), "all", ""))
+    out.sort(key=lambda x: (x.start, -(x.end - x.start)))
+    kept: list[Mention] = []
+    for x in out:
+        if kept and x.start < kept[-1].end:
+            continue
+        kept.append(x)
+    return kept
+
+
+def _description(text: str, end: int, lex: Lexicon, said: list[int]) -> str | None:
+    """A description said right after a mention: "is the interpreter", ", the gunner,"; its
+    start is added to `said` so it is not read again as a reference."""
+    m = _DESCRIBED_AS.match(text, end) or _APPOSITIVE.match(text, end)
+    if m is None:
+        return None
+    role = lex.casualty_roles.match(text, m.end())
+    if role is None:
+        return None
+    said.append(role.start())
+    return role.group(0).lower()
+
+
+def _receiver(text: str, start: int) -> bool:
+    return _RECEIVER.search(text[:start]) is not None
+
+
+def _article_start(before: str) -> int:
+    m = re.search(r"\bthe\s+$", before, re.I)
+    return m.start() if m else len(before)

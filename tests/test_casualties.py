@@ -1,0 +1,277 @@
+"""Who is being talked about (tccc.analysis.casualties through the session analyzer): casualties
+introduced by number, ordinal, name, rank and name, roster or description, referred back to much
+later, receivers said after the care, several at once, attribution corrections, and names that
+are nobody's record. Phrasings here are not those of the development narrations."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from test_analyzer import facts_of, session, utterance
+
+from tccc.analysis.analyzer import SCENE, SessionAnalyzer
+from tccc.analysis.casualties import Casualties, Mention, count_announced, mentions
+from tccc.analysis.incident import Incident, restore
+from tccc.analysis.lexicon import load_lexicon
+from tccc.analysis.text import Span
+from tccc.store.casualty_log import CasualtyLog
+
+LEX = load_lexicon()
+
+
+def who(a: SessionAnalyzer, fact_kind: str, **data: object) -> list[str]:
+    """The casualties of the facts of one kind whose data has these values."""
+    return [
+        f.casualty
+        for f in a.facts
+        if f.kind == fact_kind and all(f.data.get(k) == v for k, v in data.items())
+    ]
+
+
+def names(a: SessionAnalyzer) -> dict[str, str]:
+    """Label -> last name of every named casualty."""
+    return {c.label: c.name for c in a.people.known.values() if c.name}
+
+
+# --- introductions ------------------------------------------------------------------------------
+
+
+def test_a_second_rank_and_name_is_a_second_casualty() -> None:
+    a = session(
+        "Vehicle hit a culvert bomb, two hurt.",
+        "Corporal Nakamura was in the back: cut over the left eyebrow, pulse ninety-two.",
+        "Lance Corporal Whitfield, the driver, pinned by the dash: pulse one twenty.",
+    )
+    assert names(a) == {"1": "Nakamura", "2": "Whitfield"}
+    assert who(a, "vital", sign="pulse", value=92) == ["1"]
+    assert who(a, "vital", sign="pulse", value=120) == ["2"]
+    # The rank said with the second name is the second casualty's, not the first's.
+    assert who(a, "identity", field="rank", value="Lance Corporal") == ["2"]
+
+
+def test_the_same_name_again_is_the_same_casualty() -> None:
+    a = session(
+        "Casualty one is Sergeant Okoro.",
+        "Casualty two is Private Lindqvist.",
+        "Sergeant Okoro, sats ninety-one.",
+    )
+    assert names(a) == {"1": "Okoro", "2": "Lindqvist"}
+    assert who(a, "vital", sign="spo2") == ["1"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Man down! It's Kowalski, Kowalski's hit!",
+        "This is Kowalski, left arm is bleeding bad.",
+        "His name is Kowalski. Left arm is bleeding bad.",
+        "Kowalski is down, left arm.",
+    ],
+)
+def test_a_name_said_without_a_rank_names_the_casualty(said: str) -> None:
+    a = session(said, "Pulse one ten.")
+    assert names(a) == {"1": "Kowalski"}
+    assert who(a, "identity", field="last_name", value="Kowalski") == ["1"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She's hit in the arm.",
+        "He's down, pulse one ten.",
+        "It's okay, buddy.",
+        "Everyone's hit?",
+        "Okay, it's Tuesday.",
+    ],
+)
+def test_pronouns_and_common_words_are_no_names(said: str) -> None:
+    assert names(session(said)) == {}
+
+
+def test_a_teammate_spoken_to_or_a_bystander_is_nobodys_record() -> None:
+    a = session(
+        "Casualty one, Private Abara, shrapnel to the right calf.",
+        "Mendez, hold pressure here. Good.",
+        "The gate guard had put a CAT on his right leg at eleven forty.",
+        "Pulse ninety.",
+    )
+    assert set(a.people.known) == {"1"}
+    assert who(a, "tourniquet") == ["1"]
+    assert who(a, "vital", sign="pulse") == ["1"]
+
+
+# --- references back ----------------------------------------------------------------------------
+
+
+def test_casualties_listed_by_ordinal_and_description_then_referred_back() -> None:
+    a = session(
+        "Three wounded after the RPG hit the truck.",
+        "The first one is the gunner: burns to both hands.",
+        "Second one is the driver, Specialist Oyelaran: open fracture of the left shin.",
+        "Third guy is a local national, frag to the scalp.",
+        "Back to the gunner. Pulse one thirty, resp twenty-eight.",
+        "Giving the driver ketamine fifty milligrams IM at oh-two-ten.",
+        "For the gunner, pill pack at oh-two-fifteen.",
+        "Gunner is urgent, the driver priority.",
+    )
+    assert who(a, "injury", kind="burn") == ["1"]
+    assert who(a, "injury", kind="open fracture") == ["2"]
+    assert names(a) == {"2": "Oyelaran"}
+    assert who(a, "vital", sign="pulse") == ["1"]
+    assert who(a, "vital", sign="resp_rate") == ["1"]
+    assert who(a, "medication", name="Ketamine") == ["2"]
+    assert who(a, "treatment", value="Combat-Pill-Pack") == ["1"]
+    assert [(f.casualty, f.data["category"]) for f in facts_of(a, "evac")] == [
+        ("1", "Urgent"),
+        ("2", "Priority"),
+    ]
+
+
+def test_a_description_nobody_was_introduced_by_switches_nothing() -> None:
+    a = session("Casualty two, frag to the neck.", "The driver says the road was mined. Pulse 88.")
+    assert who(a, "vital", sign="pulse") == ["2"]
+
+
+def test_ordinal_one_that_counts_devices_is_no_casualty() -> None:
+    a = session(
+        "Casualty one, CAT on the right thigh at 1510, second CAT above the first one at 1514.",
+        "Bleeding stopped after the second one. Pulse 100.",
+    )
+    assert set(a.people.known) == {"1"}
+    assert who(a, "vital", sign="pulse") == ["1"]
+
+
+def test_a_possessive_name_refers_to_its_casualty() -> None:
+    a = session(
+        "First patient is Sergeant Yilmaz. Second patient is Private Dube.",
+        "Yilmaz's pressure is ninety over sixty. Dube's pulse eighty-four.",
+    )
+    assert who(a, "vital", sign="bp") == ["1"]
+    assert who(a, "vital", sign="pulse") == ["2"]
+
+
+# --- receivers and groups -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Two grams of TXA IV for casualty two at 0405.",
+        "Hung a unit of whole blood on casualty two.",
+        "Moxi four hundred milligrams PO to casualty number two.",
+    ],
+)
+def test_care_said_before_its_receiver_goes_to_the_receiver(said: str) -> None:
+    a = session(
+        "Casualty one, pulse 100.", "Casualty two, pulse 120.", "Casualty one, sats 97.", said
+    )
+    kinds = {"TXA": "medication", "whole blood": "fluid", "Moxi": "medication"}
+    kind = next(k for word, k in kinds.items() if word in said)
+    assert who(a, kind) == ["2"]
+    assert a.current == "2"
+
+
+def test_both_and_all_give_care_to_every_casualty() -> None:
+    a = session(
+        "Casualty one, Private Hale. Casualty two, Private Ostrowski.",
+        "Both got a combat pill pack.",
+        "All of them are wrapped in blizzard blankets.",
+    )
+    assert sorted(who(a, "treatment", value="Combat-Pill-Pack")) == ["1", "2"]
+    assert sorted(who(a, "treatment", value="Hypothermia-Prevention")) == ["1", "2"]
+
+
+def test_both_before_a_body_part_is_a_site_not_the_casualties() -> None:
+    a = session("Casualty one. Casualty two, frag to both lower legs, alert.")
+    assert who(a, "vital", sign="avpu") == ["2"]
+    assert who(a, "injury") == ["2"]
+
+
+# --- corrections of who ---------------------------------------------------------------------------
+
+
+def test_i_mean_another_casualty_moves_what_was_just_said() -> None:
+    a = session(
+        "Casualty one, GSW to the chest. Casualty two, GSW to the arm.",
+        "Casualty one got a chest seal at 0930 and O2, sorry, casualty two.",
+        "Pulse 90.",
+    )
+    records = {f.casualty for f in a.facts if f.kind == "breathing" and f.replaces is None}
+    assert records == {"1"}
+    moved = [f for f in a.facts if f.kind == "breathing" and f.replaces is not None]
+    assert {f.casualty for f in moved} == {"2"} and len(moved) == 2
+    assert who(a, "vital", sign="pulse") == ["2"]
+
+
+def test_a_correction_announced_before_its_value_corrects_it() -> None:
+    a = session(
+        "Casualty one, roster Bravo Hotel one one two two.", "Correction on the roster: BH1123."
+    )
+    rosters = [f for f in facts_of(a, "identity") if f.data["field"] == "battle_roster"]
+    assert [r.data["value"] for r in rosters] == ["BH1122", "BH1123"]
+    assert rosters[1].replaces == rosters[0].id
+    assert set(a.people.known) == {"1"}
+
+
+@pytest.mark.parametrize(
+    ("first", "fix", "field", "new"),
+    [
+        ("GSW to the right thigh.", "Scratch that, left thigh.", "site", "left thigh"),
+        ("CAT on the right arm at 1310.", "Sorry, left arm.", "limb", "L Arm"),
+        ("CAT on the right arm at 1310.", "I mean left.", "limb", "L Arm"),
+        ("Morphine five milligrams IM.", "I mean IV.", "route", "IV"),
+        ("Pulse one forty.", "No wait, one fourteen.", "value", 114),
+    ],
+)
+def test_a_bare_value_after_a_correction_replaces_the_fact_just_stated(
+    first: str, fix: str, field: str, new: object
+) -> None:
+    a = session(first, fix)
+    corrected = a.facts[-1]
+    stated = next(f for f in a.facts if f.id == corrected.replaces)
+    assert corrected.kind == stated.kind and corrected.data[field] == new
+    assert not facts_of(a, "retract")
+
+
+# --- scene and counts ---------------------------------------------------------------------------
+
+
+def test_announced_count_and_scene_facts() -> None:
+    assert count_announced("We have three casualties from the blast") == 3
+    assert count_announced("2 patients") == 2
+    assert count_announced("casualty two") == 0
+    a = session(
+        "Four casualties after the mortar barrage at 2210.",
+        "First casualty, frag to the back.",
+    )
+    assert who(a, "mechanism") == [SCENE]
+    assert a.people.announced == 4
+
+
+def test_mentions_are_in_text_order_without_overlaps() -> None:
+    people = Casualties()
+    text = "Casualty two is the interpreter, for casualty one TXA, Sergeant Vance's pulse"
+    found = mentions(Span(text, 0), LEX, people)
+    assert [(m.kind, m.value) for m in found] == [
+        ("number", "2"),
+        ("number", "1"),
+        ("name", "Vance"),
+    ]
+    assert found[0].alias == "interpreter" and found[1].receiver
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
+    assert all(isinstance(m, Mention) for m in found)
+
+
+def test_resume_keeps_names_and_descriptions() -> None:
+    log = CasualtyLog(":memory:")
+    incident = Incident.new(log, "test")
+    for i, said in enumerate(
+        ["First one is the interpreter, frag to the neck.", "Second one is Private Achterberg."]
+    ):
+        incident.analyzer.analyze(utterance(said, i))
+    again = SessionAnalyzer()
+    restore(again, incident.analyzer.facts)
+    again.analyze(utterance("Back to the interpreter, pulse 130.", 5))
+    assert [f.casualty for f in again.facts if f.kind == "vital"] == ["1"]
+    assert again.people.with_name("Achterberg") is not None
