@@ -40,15 +40,26 @@ def side_before(text: str) -> str | None:
     return found[-1].lower() if found else None
 
 
+_POSITION = (
+    r"upper|lower|side|front|back|top|inner|outer|anterior|posterior|lateral|medial|mid|proximal"
+    r"|distal"
+)
+# The words before a region that belong to the site: a side and position words ("left upper
+# arm", "right side of the skull", "front of both legs"), or position words alone ("front of
+# the torso", "back of the neck").
 _SIDE_LEAD = re.compile(
-    r"\b(?:left|right|both|bilateral),?\s+(?:(?:upper|lower|side|front|back|inner|outer|anterior"
-    r"|posterior|lateral|medial|mid|proximal|distal|of|the|his|her)\s+){0,4}$",
+    r"\b(?:left|right|both|bilateral),?\s+(?:(?:" + _POSITION + r"|of|the|his|her)\s+){0,4}$"
+    r"|\b(?:" + _POSITION + r")\s+"
+    r"(?:(?:of|the|his|her|both|left|right|" + _POSITION + r")\s+){0,3}$",
     re.I,
 )
 
 
-def site_at(clause: Span, lex: Lexicon, start: int = 0) -> tuple[str, str, int, int] | None:
-    """The first body site at or after `start` (offset in the text): (site, limb row, span)."""
+def site_at(
+    clause: Span, lex: Lexicon, start: int = 0, *, card_terms: bool = True
+) -> tuple[str, str, int, int] | None:
+    """The first body site at or after `start` (offset in the text): (site, limb row, span);
+    with `card_terms` the region is written as the card names it ("shin": "lower leg")."""
     rel = max(0, start - clause.start)
     m = lex.region_pattern.search(clause.text, rel)
     if m is None:
@@ -63,9 +74,12 @@ def site_at(clause: Span, lex: Lexicon, start: int = 0) -> tuple[str, str, int, 
         clause.text[m.end() :],
     )
     end = m.end() + (tail.end() if tail else 0)
-    site = re.sub(r"\s*,\s*", " ", clause.text[begin:end].lower())
-    site = re.sub(r"\bboth\b", "both", site)
-    return site, lex.regions.get(region, ""), clause.start + begin, clause.start + end
+    # The region in the card's terms ("left shin" is the left lower leg).
+    key = region if region in lex.regions else region.rstrip("s")
+    term = lex.region_terms.get(key, region) if card_terms else m.group(0)
+    said = clause.text[begin : m.start()] + term
+    site = re.sub(r"\s*,\s*", " ", (said + clause.text[m.end() : end]).lower())
+    return site, lex.regions.get(key, ""), clause.start + begin, clause.start + end
 
 
 def limb_row(site: str, row: str) -> str | None:
@@ -102,7 +116,15 @@ _ROSTER = re.compile(
 _ROSTER_TOKEN = re.compile(r"(?<![\w/-])([A-Z]{2}\d{4})(?![\w/-])")
 # "last 4 is 1234", "last four 6621" (the normaliser keeps the label as words).
 _LAST4 = re.compile(r"\blast\s+(?:(?:4|four)\s+(?:is\s+)?(\d{4})|4(\d{4}))\b", re.I)
-_ALLERGY = re.compile(r"\ballergic\s+to\s+([a-z][\w-]*(?:\s+and\s+[a-z][\w-]*)?)", re.I)
+# "allergic to penicillin", "allergy to sulfa", "allergies: penicillin and codeine",
+# "penicillin allergy".
+_ALLERGEN = r"([a-z][\w-]*(?:(?:\s*,\s*|\s+and\s+|\s+or\s+)[a-z][\w-]*)?)"
+_ALLERGY = re.compile(
+    r"\b(?:allergic\s+to|allerg(?:y|ies)\s+(?:to|is|are|include|includes)|allerg(?:y|ies)\s*[:-])"
+    rf"\s+(?:an?\s+)?{_ALLERGEN}",
+    re.I,
+)
+_ALLERGY_BEFORE = re.compile(r"\b([a-z][\w-]+)\s+allerg(?:y|ies)\b", re.I)
 _NOT_ALLERGEN = frozenset(
     {
         "so",
@@ -134,6 +156,29 @@ _NOT_ALLERGEN = frozenset(
         "them",
         "me",
         "us",
+        "no",
+        "known",
+        "drug",
+        "drugs",
+        "any",
+        "other",
+        "medication",
+        "medications",
+        "none",
+        "nkda",
+        "nil",
+        "negative",
+        "denies",
+        "denied",
+        "deny",
+        "has",
+        "had",
+        "have",
+        "reports",
+        "with",
+        "without",
+        "for",
+        "seasonal",
     }
 )
 _NO_ALLERGY = re.compile(
@@ -146,16 +191,23 @@ _PHONETIC = (
     "alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliet|kilo|lima|mike|november"
     "|oscar|papa|quebec|romeo|sierra|tango|uniform|victor|whiskey|x-ray|xray|yankee|zulu"
 )
-# Companies are lettered, numbered or named for their role; another word before "company"
-# is a mishearing ("Blanco Company"), and a wrong unit is worse than none.
-_UNIT_ROLES = (
-    "headquarters|hhc|weapons|support|service|medical|signal|engineer|forward support"
-    "|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
-)
-_UNIT = re.compile(
-    rf"\b((?i:{_PHONETIC}|{_UNIT_ROLES})|\d+(?:st|nd|rd|th))\s+"
-    r"((?i:company|platoon|squad|battalion|troop|battery))\b"
-)
+# A unit is lettered, numbered or named for its role ("Charlie Company", "1st Platoon",
+# "Mortar Section"); another word before "company" is a mishearing ("Blanco Company"), and a
+# wrong unit is worse than none. Units said one after another are one unit ("Third Platoon,
+# Alpha Company").
+_ORDINAL_WORDS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+_KINDS = "company|platoon|squad|battalion|troop|battery|section|squadron|flight|detachment|team"
+_UNIT_JOIN = re.compile(r"\s*,?\s*(?:(?i:of|from|in)\s+(?:the\s+)?)?")
+
+
+def _unit_pattern(roles: tuple[str, ...]) -> re.Pattern[str]:
+    ordered = sorted(roles, key=len, reverse=True)
+    role = "|".join(re.escape(r).replace(r"\ ", r"\s+") for r in ordered)
+    return re.compile(
+        rf"\b((?i:{_PHONETIC}|{_ORDINAL_WORDS}|{role})|\d+(?:st|nd|rd|th))\s+((?i:{_KINDS}))\b"
+    )
+
+
 _WEIGHT = re.compile(
     r"\b(?:about|around|roughly|weighs)?\s*(\d{2,3})\s*(?:kg|kilos|kilograms)\b", re.I
 )
@@ -214,15 +266,15 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
             out.append(_field(sentence, "battle_roster", m.group(1), m))
     for m in _LAST4.finditer(text):
         out.append(_field(sentence, "last4", m.group(1) or m.group(2), m))
-    for m in _UNIT.finditer(text):
-        out.append(_field(sentence, "unit", f"{_capital(m.group(1))} {_capital(m.group(2))}", m))
+    out.extend(_units(sentence, lex))
     for service, m in lex.services.find(text):
         out.append(_field(sentence, "service", service, m))
     nkda = [*lex.nkda.finditer(text), *_NO_ALLERGY.finditer(text)]
     for m in sorted(nkda, key=lambda m: m.start())[:1]:
         out.append(_field(sentence, "allergies", "NKDA", m))
-    for m in _ALLERGY.finditer(text):
-        value = m.group(1).lower()
+    said = [*_ALLERGY.finditer(text), *_ALLERGY_BEFORE.finditer(text)]
+    for m in sorted(said, key=lambda m: m.start()):
+        value = re.sub(r"\s*,\s*", " and ", m.group(1).lower())
         if value.split()[0] in _NOT_ALLERGEN:
             continue  # "allergic to so, that's it": a misheard allergen is no allergy
         if value in ("anything", "any", "nothing", "none") or _negated_in(
@@ -357,8 +409,11 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
     return out
 
 
+# From a wound word to its site: "to the", "in his", "across the belly", "from the grenade to
+# the right calf" (a few words between, if they name no care).
 _LINK = re.compile(
-    r"\s*,?\s*((?:\w+\s+){0,2}?)(?:to|of|in|on|over|at)\s+(?:the\s+|his\s+|her\s+)?"
+    r"\s*,?\s*((?:[\w'-]+,?\s+){0,4}?)(?:to|of|in|on|over|at|across|along|through|into|near"
+    r"|around|under|behind)\s+(?:the\s+|his\s+|her\s+)?"
     r"|\s+(?:his|her)\s+"
 )
 _AND = re.compile(r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?")
@@ -432,6 +487,47 @@ def _site_before(clause: Span, lex: Lexicon, at: int) -> tuple[str, str, int, in
     while (found := site_at(clause, lex, pos)) is not None and found[3] <= at:
         last, pos = found, found[3]
     return last if last is not None and at - last[3] <= 3 else None
+
+
+def _units(sentence: Span, lex: Lexicon) -> list[Found]:
+    """The casualty's unit: its parts said one after another joined as said ("Third Platoon,
+    Alpha Company"); a unit named by what it is ("Security Forces") counts too."""
+    text = sentence.text
+    found = [
+        (m.start(), m.end(), f"{_titled(m.group(1))} {_capital(m.group(2))}")
+        for m in _unit_regex(lex).finditer(text)
+    ]
+    found += [(m.start(), m.end(), _titled(m.group(0))) for m in lex.unit_names.finditer(text)]
+    found.sort(key=lambda p: (p[0], -p[1]))
+    chains: list[list[tuple[int, int, str]]] = []
+    for part in found:
+        last = chains[-1][-1] if chains else None
+        if last is not None and part[0] < last[1]:
+            continue  # overlapping: "Security Forces Squadron" found twice
+        if last is not None and _UNIT_JOIN.fullmatch(text[last[1] : part[0]]):
+            chains[-1].append(part)
+        else:
+            chains.append([part])
+    out: list[Found] = []
+    for chain in chains:
+        data: dict[str, Scalar] = {"field": "unit", "value": ", ".join(p[2] for p in chain)}
+        out.append(_at(sentence, "identity", data, chain[0][0], chain[-1][1]))
+    return out
+
+
+def _unit_regex(lex: Lexicon) -> re.Pattern[str]:
+    cached = _UNIT_CACHE.get(lex.unit_roles)
+    if cached is None:
+        cached = _UNIT_CACHE[lex.unit_roles] = _unit_pattern(lex.unit_roles)
+    return cached
+
+
+_UNIT_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _titled(words: str) -> str:
+    # An acronym said as one ("HHC") stays in capitals.
+    return " ".join(w if w.isupper() and len(w) > 1 else _capital(w) for w in words.split())
 
 
 def _capital(word: str) -> str:

@@ -76,6 +76,8 @@ class Lexicon:
     injury: Choice
     regions: Mapping[str, str]
     region_pattern: re.Pattern[str]
+    region_terms: Mapping[str, str]
+    """A region said in other words and the card's term for it ("shin": "lower leg")."""
     tourniquet: re.Pattern[str]
     tourniquet_types: Choice
     junctional: re.Pattern[str]
@@ -94,6 +96,8 @@ class Lexicon:
     routes: Choice
     ranks: re.Pattern[str]
     units: re.Pattern[str]
+    unit_names: re.Pattern[str]
+    unit_roles: tuple[str, ...]
     services: Choice
     nkda: re.Pattern[str]
     evac: Choice
@@ -129,6 +133,7 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
         injury=Choice.of(data["injury"]),
         regions=regions,
         region_pattern=phrase_pattern(regions),
+        region_terms={str(k).lower(): str(v) for k, v in data.get("region_terms", {}).items()},
         tourniquet=phrase_pattern(tq["words"]),
         tourniquet_types=Choice.of(tq["types"]),
         junctional=phrase_pattern(tq["junctional"]),
@@ -150,6 +155,8 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
         routes=Choice.of(data["routes"]),
         ranks=phrase_pattern(ident["ranks"]),
         units=phrase_pattern(ident["units"]),
+        unit_names=phrase_pattern(ident["unit_names"]),
+        unit_roles=tuple(str(r) for r in ident["unit_roles"]),
         services=Choice.of(ident["services"]),
         nkda=phrase_pattern(ident["nkda"]),
         evac=Choice.of(data["evac"]),

@@ -331,7 +331,8 @@ def access(sentence: Span, lex: Lexicon) -> list[Found]:
                 or clause.text.strip().lower() == word
             ):
                 continue
-            site = site_at(clause, lex, end)
+            # An IO or IV site is kept as said: "sternum" and "tibia" are the device's sites.
+            site = site_at(clause, lex, end, card_terms=False)
             data: dict[str, Scalar] = {"route": route, "site": site[0] if site else None}
             if m.group(1):
                 data["gauge"] = int(m.group(1))
