@@ -299,7 +299,12 @@ _EVAC_CONTEXT = re.compile(
 # "he is urgent surgical", "this one gets priority".
 _EVAC_FILLER = re.compile(
     r"\b(?:casualty|patient|cas)\s+(?:\d+|[A-Z]{2}\d{4})\b"
-    r"|\b(?:he|she|this|that|one|patient|casualty|gets|get|is|a|an|as|and|also|now|evac|for)\b"
+    r"|\b(?:he|she|this|that|one|patient|casualty|gets|get|is|a|an|as|and|also|now|evac|for"
+    # "I'd call him priority", "I'm calling her urgent surgical", "we'll make him routine"
+    r"|i|i'd|i'm|i'll|we|we'd|we're|we'll|call|calling|called|him|her|make|making|put|putting"
+    r"|would|will|going|to|be|he's|she's|it's|overall|definitely|probably|say|consider|guy|guys"
+    r"|man|soldier|kid|individual|both|all|them|they|are|were|should|needs?|as|classified|triage"
+    r"|out|goes|listed|marked|tagged|moving|move|send|sending|going|category|cat|precedence)\b"
     r"|'s\b",
     re.I,
 )
@@ -338,7 +343,16 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
 
 # --- mechanism and injuries ---------------------------------------------------------------------
 
-_INJURY_TIME = re.compile(r"\b(?:time\s+of\s+injury|injured\s+at|injury\s+at|wounded\s+at)\b", re.I)
+# "time of injury was approximately 1650", "injured around 0730", "he was hit at about 1910",
+# "happened at 1315", "TOI 0940".
+_INJURY_TIME = re.compile(
+    r"\b(?:time\s+of\s+(?:the\s+)?(?:injury|wounding)|toi|injured|injury|wounded|hit|it\s+happened"
+    r"|this\s+happened|happened|occurred|went\s+down|went\s+off|detonated|exploded|blast"
+    r"|explosion|contact|ambushed|ambush|struck|took\s+(?:a|the)\s+round|got\s+shot|was\s+shot"
+    r"|fell)\b(?=(?:\s+(?:was|is|at|about|around|approximately|approx|roughly|right|just|of"
+    r"|time|hours))*\s+(?:[01]\d|2[0-3])[0-5]\d\b)",
+    re.I,
+)
 
 
 # A fall of a vital sign ("BP fell to 80/50") is no fall of the casualty.
@@ -399,12 +413,17 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
         t = clock_after(times(Span(sentence.text[m.end() :], sentence.start + m.end())), 0)
         if t is None:
             after = re.match(
-                r"\s*(?:was|is|of)?\s*((?:[01]\d|2[0-3])[0-5]\d)\b", sentence.text[m.end() :]
+                r"(?:\s+(?:was|is|at|about|around|approximately|approx|roughly|right|just|of"
+                r"|time))*\s+((?:[01]\d|2[0-3])[0-5]\d)\b",
+                sentence.text[m.end() :],
             )
             if after:
                 s = sentence.start + m.end() + after.start(1)
                 t = ClockTime(after.group(1), s, s + 4)
-        if t:
+        said = (
+            any(f.kind == "time_of_injury" and f.data["time"] == t.hhmm for f in out) if t else True
+        )
+        if t and not said:
             out.append(Found("time_of_injury", {"time": t.hhmm}, sentence.start + m.start(), t.end))
     return out
 

@@ -12,11 +12,14 @@ from tccc.events import Scalar
 
 _FILL = (
     r"(?:\s+(?:is|was|of|at|now|came|come|went|going|dropping|dropped|down|up|to|about|around"
-    r"|only|weak|strong|thready)){0,4}"
+    r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s)){0,4}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
-    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr)\b:?{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
+    # "pulse 110", "heart rate's 120", "radial's about 110", "tachy at 130", "tachycardic, 140"
+    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral)(?=['’]s)|tachy"
+    r"|tachycardic|brady|bradycardic)(?:['’]s)?\b:?,?"
+    rf"{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
     rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
     re.I,
 )
@@ -50,10 +53,16 @@ _SPO2_HEARD = re.compile(
     r"|ga\b|gauge|min|minutes?|hours?|meters?|m\b|kg|units?|casualt))",
     re.I,
 )
+# "pain 7", "pain's a seven", "pain is an eight out of ten", "rates his pain at a six", "pain
+# score of 4", "she says her pain is about a 5".
 _PAIN = re.compile(
-    r"\bpain\b:?(?:\s+(?:is|was|of|score|level|at|now))*\s+(\d{1,2})\b(?:\s*(?:out\s+of|/)\s*10)?"
+    r"\bpain(?:['’]s)?\b:?(?:\s+(?:is|was|of|score|level|at|now|a|an|about|around|like|maybe"
+    r"|rated|as|currently|still))*\s+(\d{1,2})\b(?!\s*(?:mg|mcg|g|ml|minutes?|min)\b)"
+    r"(?:\s*(?:out\s+of|/)\s*10)?"
     # Whisper's "paint 8 out of 10": only with the scale said.
-    r"|\bpaint\s+(\d{1,2})\s+out\s+of\s+10\b",
+    r"|\bpaint\s+(\d{1,2})\s+out\s+of\s+10\b"
+    # "an 8 out of 10 for pain", "8 out of 10 pain"
+    r"|\b(\d{1,2})\s*(?:out\s+of|/)\s*10\s+(?:for\s+)?pain\b",
     re.I,
 )
 _GCS = re.compile(r"\bgcs\b:?(?:\s+(?:is|was|of))*\s+(\d{1,2})\b", re.I)
@@ -78,7 +87,13 @@ _AVPU_WORDS = (
             re.I,
         ),
     ),
-    ("A", re.compile(r"\b(?:alert|a\s*and\s*o\s*(?:x|times)?\s*[34])\b", re.I)),
+    (
+        "U",
+        re.compile(
+            r"\b(?:out\s+cold|knocked\s+out|not\s+responsive|no\s+response\s+to\s+pain)\b", re.I
+        ),
+    ),
+    ("A", re.compile(r"\b(?:alert|awake|a\s*and\s*o\s*(?:x|times)?\s*[1-4])\b", re.I)),
 )
 _PUPILS = re.compile(
     r"\b((?:left|right)\s+pupil|pupils)\b\s+((?:is\s+|are\s+)?(?:\w+)(?:\s+and\s+\w+)?)", re.I
