@@ -178,6 +178,10 @@ class StreamSettings:
     """A vocabulary file (TOML, or the TSV format of the domain pack); None uses the bundled one."""
     suppress_hallucinations: bool = True
     """Drop text decoded from silence, prompt echoes and repeated phrases (counted)."""
+    join_decode: bool = True
+    """Join a session's finals with the punctuation and case one decode would give, read from a
+    short extra decode across each pause (2 s either side; about a third of a decode's cost on
+    a 2-core CPU, after the final is sent). Off: a rule on pause length and capitals only."""
     no_speech_threshold: float = 0.6
     """A segment whose no-speech probability is above this and whose decode is unsure is dropped."""
     log_prob_threshold: float = -1.0

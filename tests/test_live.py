@@ -325,3 +325,90 @@ def test_real_clip_cut_mid_utterance_keeps_the_tail(whisper: object, speech: Spe
     text = " ".join(f.committed for f in finals).lower()
     assert "stew for dinner" in text
     assert "turnips" in text  # said in the last second before the cut
+
+
+class FrameTagDecoder:
+    """Implements the decode function: one word per frame, named by the tag its samples carry.
+
+    A decode of one utterance writes it like Whisper writes a segment (a capital first, a
+    period last); a decode that contains silence (a decode across a pause) writes its words
+    as one run, without either.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    async def __call__(self, audio: np.ndarray, options: DecodeOptions) -> TranscriptResult:
+        tags = [int(audio[i * F]) for i in range(audio.size // F)]
+        self.calls.append(tags)
+        await asyncio.sleep(0.001)  # a decode takes time: the consumer runs meanwhile
+        texts = [f"w{t}" for t in tags if t > 0]
+        if texts and 0 not in tags:
+            texts[0], texts[-1] = texts[0].capitalize(), texts[-1] + "."
+        spoken = [i for i, t in enumerate(tags) if t > 0]
+        words = tuple(
+            Word(i * F / 16000, (i + 1) * F / 16000, text, 0.9)
+            for i, text in zip(spoken, texts, strict=True)
+        )
+        seg = Segment(0, 0.0, audio.size / 16000, " ".join(texts), -0.2, 0.01, 1.2, 0.0, (), words)
+        return TranscriptResult(" ".join(texts), "en", 1.0, audio.size / 16000, (seg,))
+
+
+async def tagged_chunks(n_frames: int) -> AsyncIterator[AudioChunk]:
+    """Frames whose samples all hold the frame's number (from 1): decoders can tell them apart."""
+    for i in range(0, n_frames, 2):
+        tags = np.repeat(np.arange(i + 1, min(i + 2, n_frames) + 1, dtype=np.int16), F)
+        yield AudioChunk(tags, i * F)
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("join", [True, False])
+def test_a_decode_across_the_pause_reads_how_finals_join(join: bool) -> None:
+    from tccc.stt.join import Boundary, SessionText
+
+    pattern = "." * 10 + "s" * 30 + "." * 20 + "s" * 30 + "." * 20
+    decoder = FrameTagDecoder()
+    live = LiveTranscriber(
+        decoder,
+        stream=STREAM,
+        vad=VAD,
+        vad_stream=lambda: PatternVad(pattern),
+        join_boundaries=join,
+    )
+    joined = SessionText()
+
+    async def go() -> list[LiveTranscript]:
+        events = []
+        async for event in live.run(tagged_chunks(len(pattern))):
+            if event.committed and live.join_pending(event.utterance_id):
+                # Sent before its join is read: the reading comes before any later event.
+                pending.append(event.utterance_id)
+            elif pending:
+                assert not live.join_pending(pending[-1])
+            events.append(event)
+        return events
+
+    pending: list[int] = []
+    events = asyncio.run(go())
+    finals = [e for e in events if e.kind == "final"]
+    assert len(finals) == 2
+    for final in finals:
+        joined.add(final, live.boundary(final.utterance_id))
+    assert pending == ([1] if join else [])
+    # Each final keeps its own decode's text: a capital first, a period last.
+    assert finals[0].committed.endswith(".") and finals[1].committed[0] == "W"
+    if not join:
+        assert live.stats.boundary_decodes == 0 and live.boundary(1) is None
+        # Without a reading the model's sentence end stands.
+        assert joined.text == f"{finals[0].committed} {finals[1].committed}"
+        return
+    # One decode across the one pause, decided before utterance 1 showed committed text.
+    assert live.stats.boundary_decodes == 1
+    assert live.boundary(0) is None and live.boundary(1) == Boundary("", next_capital=False)
+    assert joined.text == f"{finals[0].committed[:-1]} {finals[1].committed.lower()}"
+    # It decoded the end of utterance 0, the pause as silence, and the start of utterance 1.
+    (across,) = [tags for tags in decoder.calls if 0 in tags]
+    silence = [i for i, t in enumerate(across) if t == 0]
+    assert silence == list(range(silence[0], silence[-1] + 1))
+    assert across[silence[0] - 1] == round(finals[0].end * 16000 / F)
+    assert across[silence[-1] + 1] == round(finals[1].start * 16000 / F) + 1

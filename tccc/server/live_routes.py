@@ -5,7 +5,9 @@ the server first sends `{"type": "session", "id": ...}`; the client sends binary
 (`s16le`, or `f32le` as a browser AudioWorklet produces) and finally the text frame
 `{"type": "stop"}`; the server sends `partial` and `final` events while audio arrives, then
 `{"type": "done", "text": ...}` and closes. A client that just disconnects loses nothing: the
-open utterance is finalised into the session log (`GET /v1/sessions/{id}`).
+open utterance is finalised into the session log (`GET /v1/sessions/{id}`). Each `final` (and
+the log) keeps its utterance's own decode; the `done` text and the SSE text join the finals as
+one decode of the whole stream would write them (`tccc.stt.join`).
 """
 
 from __future__ import annotations
@@ -89,15 +91,20 @@ def sse_events(session: LiveSession, samples: np.ndarray, tasks: TaskOwner) -> A
     async def stream() -> AsyncIterator[str]:
         session.start(sink, tasks)
         feeder = tasks.create(feed(), name="sse-feed")
-        first = True
+        sent = ""
         try:
             while (event := await queue.get()) is not None:
-                if event.kind == "final" and event.committed:
-                    delta = event.committed if first else " " + event.committed
-                    first = False
-                    yield _sse({"type": "transcript.text.delta", "delta": delta})
+                # The session's joined text, less the end punctuation the next final may still
+                # rewrite: the deltas add up to the done text.
+                text = session.settled_with() if event.kind == "final" else sent
+                if text.startswith(sent) and len(text) > len(sent):
+                    yield _sse({"type": "transcript.text.delta", "delta": text[len(sent) :]})
+                    sent = text
             await feeder
-            yield _sse({"type": "transcript.text.done", "text": session.text})
+            text = session.text
+            if text.startswith(sent) and len(text) > len(sent):
+                yield _sse({"type": "transcript.text.delta", "delta": text[len(sent) :]})
+            yield _sse({"type": "transcript.text.done", "text": text})
         except TcccError as exc:
             yield _sse({"type": "error", "error": {"code": exc.code, "message": exc.message}})
         finally:

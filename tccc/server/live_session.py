@@ -3,6 +3,13 @@
 Audio pushed in goes through a bounded buffer to the LiveTranscriber; every final transcript is
 written to the transcript log before the client is told, and the session keeps consuming when
 the client has gone, so a disconnect mid-utterance still finalises and logs the tail.
+
+The session's text joins the finals as one decode of the whole stream would write them
+(`tccc.stt.join`): a final that continues the sentence before it starts in lower case, and the
+period the model put at the pause becomes the comma (or nothing) one decode would write. Each
+final event and its log entry keep the text of its own decode, and go out without waiting for
+the join: a final whose join is still being read waits in `_unjoined` instead, and the text a
+client is streamed (`settled_with`) stops before it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
 from tccc.store.casualty_log import CasualtyLog
 from tccc.store.transcripts import TranscriptLog
+from tccc.stt.join import SessionText, settled
 from tccc.stt.live import LiveTranscriber
 from tccc.stt.pipeline import live_transcriber
 
@@ -77,8 +85,9 @@ class LiveSession:
             # Finals are then stored by the incident, with their facts, in one transaction.
             self.incident = Incident(log, self.session_id, SessionAnalyzer())
         self.finals: list[LiveTranscript] = []
-        self.text = ""
-        """All final text so far (kept as it grows, not re-joined on every event)."""
+        self.joined = SessionText()
+        """The finals so far whose joins are known (kept as it grows, not re-joined)."""
+        self._unjoined: list[LiveTranscript] = []
         self.client_gone = False
         self._task: asyncio.Task[None] | None = None
         self._tasks: TaskOwner | None = None
@@ -125,11 +134,42 @@ class LiveSession:
         self.client_gone = True
         self.source.close()
 
+    @property
+    def text(self) -> str:
+        """All final text so far, joined as one decode would write it.
+
+        Complete once the session has finished; before that the last final may still be
+        waiting for its join, and is then added as its own decode wrote it.
+        """
+        return " ".join(t for t in (self.joined.text, *(f.committed for f in self._unjoined)) if t)
+
     def text_with(self, event: LiveTranscript | None = None) -> str:
-        """Final text so far, followed by a partial's committed text if given."""
-        if event is None or event.kind == "final" or not event.committed:
+        """Final text so far, followed by a partial's committed text (joined) if given."""
+        if event is None or event.kind == "final" or not event.committed or self._unjoined:
             return self.text
-        return f"{self.text} {event.committed}" if self.text else event.committed
+        return self.joined.with_partial(event, self.transcriber.boundary(event.utterance_id))
+
+    def settled_with(self, event: LiveTranscript | None = None) -> str:
+        """The text so far that later finals cannot change (a partial's committed text too).
+
+        What an append-only stream of deltas may send: every later `settled_with` and the final
+        `text` start with it. It stops before a final or partial whose join is still being
+        read, and before the end punctuation the next final may rewrite.
+        """
+        if self._unjoined:
+            return settled(self.joined.text)
+        if event is not None and self.transcriber.join_pending(event.utterance_id):
+            return settled(self.joined.text)
+        return settled(self.text_with(event))
+
+    def _join_finals(self, *, all_now: bool = False) -> None:
+        """Join the waiting finals whose joins are known (in order; all of them at the end)."""
+        while self._unjoined:
+            final = self._unjoined[0]
+            if not all_now and self.transcriber.join_pending(final.utterance_id):
+                return
+            self.joined.add(final, self.transcriber.boundary(final.utterance_id))
+            self._unjoined.pop(0)
 
     async def _store(self, event: LiveTranscript) -> None:
         """Store a final (analysed when on); an analysis failure never ends the session."""
@@ -175,12 +215,11 @@ class LiveSession:
         metrics = self.service.metrics
         try:
             async for event in self.transcriber.run(self.source):
+                self._join_finals()
                 if event.kind == "final":
                     self.finals.append(event)
-                    if event.committed:
-                        self.text = (
-                            f"{self.text} {event.committed}" if self.text else event.committed
-                        )
+                    self._unjoined.append(event)
+                    self._join_finals()
                     await self._store(event)
                     metrics.live_finals.inc()
                 else:
@@ -192,6 +231,9 @@ class LiveSession:
                         _LOGGER.debug("live client gone; finishing the session without it")
                         self.client_gone = True
         finally:
+            # Every join has been read once the transcriber has finished (if it failed, a
+            # join still unread is made by the rule alone).
+            self._join_finals(all_now=True)
             stats = self.transcriber.stats
             for reason, n in stats.suppressed.items():
                 metrics.suppressed.labels(reason).inc(n)

@@ -202,16 +202,27 @@ class WyomingHandler:
             language=self.language,
         )
         self._sent = ""
+        self._rewritten = False
         await self.write(TranscriptStart(language=self.language).event())
         self._session.start(self._send_live, self.ctx.tasks)
 
     async def _send_live(self, event: LiveTranscript) -> None:
-        """Stream newly committed text as transcript-chunk events (append-only deltas)."""
+        """Stream newly committed text as transcript-chunk events (append-only deltas).
+
+        The end punctuation of the text so far is held back until the next final (or the end)
+        says whether the sentence goes on, so the chunks add up to the `transcript` text.
+        """
         assert self._session is not None
-        await self._send_delta(self._session.text_with(event))
+        await self._send_delta(self._session.settled_with(event))
 
     async def _send_delta(self, committed: str) -> None:
-        if committed.startswith(self._sent) and len(committed) > len(self._sent):
+        if not committed.startswith(self._sent):
+            # Never expected (settled text only grows); the transcript event still has it all.
+            if not self._rewritten:
+                self._rewritten = True
+                _LOGGER.warning("streamed text was rewritten; chunks stop short of the transcript")
+            return
+        if len(committed) > len(self._sent):
             delta = committed[len(self._sent) :]
             self._sent = committed
             await self.write(TranscriptChunk(text=delta).event())

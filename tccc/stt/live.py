@@ -8,6 +8,13 @@ pauses, the utterance is decoded at once, so when the endpoint is confirmed the 
 is usually ready. At the end of the audio (end of file, audio-stop, disconnect) the open
 utterance is always finalised: nothing said is dropped.
 
+Each utterance is decoded on its own, so Whisper starts it with a capital and may end the one
+before with a period it only wrote because the audio stopped. Right after an utterance's first
+event with committed words, a short decode across the pause before it (the previous
+utterance's last seconds, the pause, its own first seconds) reads how one decode of both would
+join them; `boundary()` gives that reading to whoever joins the finals into one text
+(`tccc.stt.join.SessionText`). The event goes out first, so no final waits for that decode.
+
 The model runs through an injected async `decode` function (a worker thread or the server's
 transcription service); this module owns the policy and two tasks: a feeder (audio, VAD,
 segmenter) and a decoder (one decode at a time, in order, dropping stale partials).
@@ -32,6 +39,7 @@ from tccc.config import StreamSettings, VadSettings
 from tccc.events import AudioChunk, LiveTranscript, NormalisedText, TranscriptResult, Word
 from tccc.stt.agreement import LocalAgreement, word_key
 from tccc.stt.hallucination import HallucinationFilter
+from tccc.stt.join import LONG_PAUSE_S, Boundary, read_boundary
 from tccc.stt.segmenter import (
     Segmenter,
     SegmenterOptions,
@@ -80,6 +88,8 @@ class LiveStats:
     """Extra decodes of speech the decoder skipped at the end of a long utterance."""
     normaliser_errors: int = 0
     """Finals kept with only their raw text because the normaliser raised."""
+    boundary_decodes: int = 0
+    """Decodes across a pause that read how an utterance joins the one before it."""
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
@@ -102,6 +112,16 @@ class _UtteranceState:
     decoded_end: int = 0  # end of the newest decode finished
     last_words: tuple[Word, ...] = ()
     queued_partial: bool = False
+    boundary_read: bool = False  # the join with the utterance before has been decided
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """The end of the last utterance that had words, for a decode across the next pause."""
+
+    audio: np.ndarray
+    end: int  # session sample index just after `audio`
+    last_word: Word
 
 
 _DONE = object()
@@ -112,6 +132,11 @@ _TAIL_DECODES_MAX = 6
 _TAIL_OVERLAP_S = 0.2
 """How far before the last decoded word's end a tail decode starts (word times are rough)."""
 _PROMPT_FAILURES = frozenset({"repetition", "compression", "prompt_echo"})
+_BOUNDARY_SIDE_S = 2.0
+"""Audio each side of a pause decoded to read the join: with less, tiny.en misreads more
+joins on the shared speech clips (1.5 s); with more it costs more and reads no better (3 s)."""
+_BOUNDARIES_KEPT = 64
+"""Boundary readings kept for a consumer that lags behind the decoder."""
 
 
 class LiveTranscriber:
@@ -129,8 +154,10 @@ class LiveTranscriber:
         partials: bool = True,
         vad_stream: Callable[[], VadStream] = SileroStream,
         interval_scale: Callable[[], float] | None = None,
+        join_boundaries: bool = True,
     ) -> None:
         self._decode = decode
+        self._join_boundaries = join_boundaries
         self.settings = stream
         self._options = SegmenterOptions.from_settings(stream, vad)
         self._language = language
@@ -154,6 +181,25 @@ class LiveTranscriber:
         self._out: asyncio.Queue[object] = asyncio.Queue()
         self._states: dict[int, _UtteranceState] = {}
         self._source_error: BaseException | None = None
+        self._tail: _Tail | None = None
+        self._boundaries: dict[int, Boundary | None] = {}
+        self._pending_joins: set[int] = set()
+
+    def boundary(self, utterance_id: int) -> Boundary | None:
+        """How the utterance joins the one before it, as a decode across the pause read it.
+
+        None for the first utterance, after a long pause, when the decode did not hear the
+        words there, or while the reading is still to come (`join_pending`).
+        """
+        return self._boundaries.get(utterance_id)
+
+    def join_pending(self, utterance_id: int) -> bool:
+        """True from the utterance's first event with committed words until its join is read.
+
+        The worker reads it right after sending that event, before any later event, so a
+        consumer that sees a later event (or the end of `run`) sees the reading too.
+        """
+        return utterance_id in self._pending_joins
 
     async def run(self, chunks: AsyncIterable[AudioChunk]) -> AsyncIterator[LiveTranscript]:
         """Transcribe a stream of chunks; yields partial and final events in order."""
@@ -302,20 +348,23 @@ class LiveTranscriber:
             _LOGGER.exception("live transcription failed")
             self._out.put_nowait(exc)
 
-    async def _transcribe(self, job: _Job) -> tuple[Word, ...]:
+    def _decode_options(self, samples: int) -> DecodeOptions:
         # The prompt goes in as hotwords: faster-whisper puts those before every window, and
         # "" (not None) tells the service not to add its own.
         # Greedy at temperature 0 only, and at most ~12 tokens per second of audio (fast speech
         # is about 4 words a second): a decode that loops costs one bounded pass instead of
         # the whole temperature-fallback schedule; the hallucination filter drops the result.
-        options = DecodeOptions(
+        return DecodeOptions(
             language=self._language,
             hotwords=self._prompt or "",
             word_timestamps=True,
             vad=False,
             temperature=0.0,
-            max_new_tokens=min(220, 16 + 12 * job.audio.size // SAMPLE_RATE),
+            max_new_tokens=min(220, 16 + 12 * samples // SAMPLE_RATE),
         )
+
+    async def _transcribe(self, job: _Job) -> tuple[Word, ...]:
+        options = self._decode_options(job.audio.size)
         result = await self._decode(job.audio, options)
         self.stats.decodes += 1
         self.stats.decode_s += result.processing_s
@@ -358,6 +407,7 @@ class LiveTranscriber:
         words = await self._transcribe(job)
         state.decoded_end, state.last_words = job.end, words
         state.agreement.update(words)
+        prev = self._join_to_read(state)
         self.stats.partials += 1
         self._out.put_nowait(
             LiveTranscript(
@@ -372,6 +422,8 @@ class LiveTranscriber:
                 emitted_at=time.monotonic(),
             )
         )
+        if prev is not None:
+            await self._read_join(state, job, prev)
 
     async def _fill_tail(self, job: _Job, words: tuple[Word, ...]) -> tuple[Word, ...]:
         """Decode again the speech after the last word when the decoder stopped early.
@@ -414,8 +466,12 @@ class LiveTranscriber:
             words = await self._transcribe(job)
         words = await self._fill_tail(job, words)
         state.agreement.finish(words)
+        prev = self._join_to_read(state)
         committed = state.agreement.committed
         text = join_words(committed)
+        if committed:
+            keep = min(job.audio.size, int(_BOUNDARY_SIDE_S * SAMPLE_RATE))
+            self._tail = _Tail(job.audio[job.audio.size - keep :], job.end, committed[-1])
         self.stats.finals += 1
         self._out.put_nowait(
             LiveTranscript(
@@ -430,6 +486,60 @@ class LiveTranscriber:
                 emitted_at=time.monotonic(),
             )
         )
+        if prev is not None:
+            await self._read_join(state, job, prev)
+
+    def _join_to_read(self, state: _UtteranceState) -> _Tail | None:
+        """The previous utterance's end when this utterance's join is to be read now.
+
+        Once per utterance, at its first committed words; the join is then pending until
+        `_read_join` has run. None when there is nothing to read: the first utterance, joins
+        turned off, or a pause long enough to be a sentence break for the join rule.
+        """
+        committed = state.agreement.committed
+        if state.boundary_read or not committed:
+            return None
+        state.boundary_read = True
+        prev = self._tail
+        if not self._join_boundaries or prev is None:
+            return None
+        if committed[0].start - prev.last_word.end >= LONG_PAUSE_S:
+            return None  # silence this long reads as a sentence break without a decode
+        self._pending_joins.add(state.id)
+        return prev
+
+    async def _read_join(self, state: _UtteranceState, job: _Job, prev: _Tail) -> None:
+        """Read how the utterance joins the one before it, from one decode across the pause.
+
+        Decodes the previous utterance's last seconds, the pause (as silence of its length) and
+        this utterance's first seconds together, and reads the punctuation the model writes at
+        the pause and the case of the first word after it (`read_boundary`). Only the join is
+        read: the finals' words stay those of their own decodes.
+        """
+        try:
+            self._boundaries[state.id] = await self._decode_join(state, job, prev)
+        finally:
+            self._pending_joins.discard(state.id)
+        for old in [k for k in self._boundaries if k <= state.id - _BOUNDARIES_KEPT]:
+            del self._boundaries[old]
+
+    async def _decode_join(self, state: _UtteranceState, job: _Job, prev: _Tail) -> Boundary | None:
+        silence = max(0, min(job.start - prev.end, int(LONG_PAUSE_S * SAMPLE_RATE)))
+        pause = np.zeros(silence, dtype=np.int16)
+        head = job.audio[: int(_BOUNDARY_SIDE_S * SAMPLE_RATE)]
+        audio = np.concatenate([prev.audio, pause, head])
+        result = await self._decode(audio, self._decode_options(audio.size))
+        self.stats.decodes += 1
+        self.stats.boundary_decodes += 1
+        self.stats.decode_s += result.processing_s
+        words = [
+            w
+            for seg in result.segments
+            for w in (seg.words or _words_of(seg.text, seg.start, seg.end))
+        ]
+        split_s = (prev.audio.size + pause.size / 2) / SAMPLE_RATE
+        first = state.agreement.committed[0]
+        return read_boundary(words, split_s, prev.last_word.text, first.text)
 
     def _normalised(self, text: str) -> NormalisedText | None:
         """The normaliser's reading of a final, or None when there is none or it failed."""

@@ -75,6 +75,7 @@ def live_transcriber(
         normalise=tools.normalise,
         partials=partials,
         interval_scale=interval_scale,
+        join_boundaries=settings.stream.join_decode,
     )
 
 
