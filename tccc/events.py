@@ -225,6 +225,10 @@ class Evidence:
     audio_start: float | None = None
     """Seconds since the session began; None when the text did not come from audio."""
     audio_end: float | None = None
+    confidence: float | None = None
+    """How sure the recogniser was of the words that carry the fact (0..1): the lowest word
+    probability of its content words, and the confidence of a normaliser rewrite inside it
+    (a fuzzy drug name); None when nothing in it was uncertain or it came from text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +246,8 @@ class Fact:
     replaces: int | None = None
     """A correction ("correction", "make that"): the id of the fact this one replaces."""
     status: str = "stated"
-    """stated (rules) or suggested (a language model, until confirmed)."""
+    """stated; suggested (a language model's, or resting on words the recogniser was unsure
+    of) until the medic confirms it; rejected (a model's proposal that contradicted the card)."""
     source: str = "rules"
     session_s: float = 0.0
     """Session time when the fact was stated (the end of its utterance)."""

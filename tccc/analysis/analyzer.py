@@ -9,10 +9,10 @@ goes through, and the evidence of every fact (utterance, span, raw text, audio t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tccc.analysis.casualties import Casualties, Mention, count_announced, mentions
-from tccc.analysis.evidence import UtteranceText, evidence
+from tccc.analysis.evidence import UtteranceText, evidence, span_confidence
 from tccc.analysis.extractors import (
     Extractor,
     Found,
@@ -44,6 +44,16 @@ EXTRACTORS: tuple[Extractor, ...] = (
     burns,
 )
 """Every extractor, in the order their facts are emitted within a sentence."""
+
+MIN_CONFIDENCE = 0.5
+"""Below this certainty of the words a fact rests on (Whisper's word probability, or the
+normaliser's confidence in a fuzzy rewrite) the fact is kept as an unconfirmed suggestion."""
+
+SPEECH_SOURCE = "unsure hearing"
+"""The source of a suggestion the analyzer made because the words were uncertain."""
+
+_BOOKKEEPING = frozenset({"casualty", "retract", "confirm"})
+"""Fact kinds that state nothing of the card and are never held back as suggestions."""
 
 SCENE = "*"
 """Casualty label of facts about the whole incident ("three casualties from the mortar")."""
@@ -98,6 +108,8 @@ class SessionAnalyzer:
     people: Casualties = field(default_factory=Casualties)
     facts: list[Fact] = field(default_factory=list)
     access_route: dict[str, str] = field(default_factory=dict)
+    min_confidence: float = MIN_CONFIDENCE
+    """Facts whose evidence is less certain than this are suggestions, not stated facts."""
     _pending_correction: bool = False
 
     @property
@@ -382,7 +394,7 @@ class SessionAnalyzer:
                         data[key] = value
         if self._duplicate(casualty, f, data, utt):
             return None
-        return self._append(utt, f.kind, casualty, data, f.start, f.end, replaces)
+        return self._append(utt, f.kind, casualty, data, f.start, f.end, replaces, f.extras)
 
     def _limb_from_injury(self, casualty: str) -> Scalar:
         # "Frag wound to the left upper arm, applied a CAT": the tourniquet goes on that limb.
@@ -423,14 +435,29 @@ class SessionAnalyzer:
         start: int,
         end: int,
         replaces: int | None = None,
+        extras: tuple[tuple[int, int], ...] = (),
     ) -> Fact:
+        said = evidence(utt, start, end)
+        # The words of a value said apart from the finding's span (a drug's dose and time).
+        apart = [c for s, e in extras if (c := span_confidence(utt, s, e)) is not None]
+        if apart:
+            said = replace(said, confidence=min([*apart, said.confidence or 1.0]))
+        unsure = (
+            kind not in _BOOKKEEPING
+            and said.confidence is not None
+            and said.confidence < self.min_confidence
+        )
         fact = Fact(
             id=self.next_id,
             kind=kind,
             casualty=casualty,
             data=data,
-            evidence=evidence(utt, start, end),
+            evidence=said,
             replaces=replaces,
+            # A value that rests on words the recogniser was unsure of is not put on the card
+            # as stated: it waits, shown as unconfirmed, for the medic to confirm it.
+            status="suggested" if unsure else "stated",
+            source=SPEECH_SOURCE if unsure else "rules",
             session_s=utt.session_s,
         )
         self.next_id += 1

@@ -272,8 +272,8 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     nkda = [*lex.nkda.finditer(text), *_NO_ALLERGY.finditer(text)]
     for m in sorted(nkda, key=lambda m: m.start())[:1]:
         out.append(_field(sentence, "allergies", "NKDA", m))
-    said = [*_ALLERGY.finditer(text), *_ALLERGY_BEFORE.finditer(text)]
-    for m in sorted(said, key=lambda m: m.start()):
+    allergens = [*_ALLERGY.finditer(text), *_ALLERGY_BEFORE.finditer(text)]
+    for m in sorted(allergens, key=lambda m: m.start()):
         value = re.sub(r"\s*,\s*", " and ", m.group(1).lower())
         if value.split()[0] in _NOT_ALLERGEN:
             continue  # "allergic to so, that's it": a misheard allergen is no allergy
@@ -403,6 +403,8 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
                 continue
             if _READING_AFTER.match(clause.text, m.end()):
                 continue  # "shot 82": Whisper's "sats 82", a reading, not a gunshot
+            if any(f.kind == "mechanism" and f.data["value"] == name for f in out):
+                continue  # "the mortar barrage": one mechanism said in two words
             data: dict[str, Scalar] = {"value": name, "word": m.group(0).lower()}
             out.append(_at(clause, "mechanism", data, m.start(), m.end()))
             said = times(clause)
@@ -420,10 +422,10 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
             if after:
                 s = sentence.start + m.end() + after.start(1)
                 t = ClockTime(after.group(1), s, s + 4)
-        said = (
+        again = (
             any(f.kind == "time_of_injury" and f.data["time"] == t.hhmm for f in out) if t else True
         )
-        if t and not said:
+        if t and not again:
             out.append(Found("time_of_injury", {"time": t.hhmm}, sentence.start + m.start(), t.end))
     return out
 

@@ -261,12 +261,20 @@ def medications(sentence: Span, lex: Lexicon) -> list[Found]:
             if dose_m is None:
                 dose_m = _DOSE.search(after[:24])
             dose = None
+            extras: list[tuple[int, int]] = []
             if dose_m:
                 unit = _UNIT_NAMES.get(dose_m.group(2).lower(), dose_m.group(2))
                 dose = f"{dose_m.group(1)} {unit}"
+                # Where the dose was said (the gate of unsure words reads it too).
+                base = clause.start + (
+                    m.end() if dose_m.string is after else m.start() - len(before)
+                )
+                extras.append((base + dose_m.start(), base + dose_m.end()))
             clock = [t for t in times(clause) if t.start >= clause.start + m.start() - len(before)]
             if not clock and i + 1 < len(cls) and not lex.drugs.find(cls[i + 1].text):
                 clock = times(cls[i + 1])
+            if clock:
+                extras.append((clock[0].start, clock[0].end))
             info = lex.drug_info[name]
             data: dict[str, Scalar] = {
                 "category": info.category,
@@ -275,7 +283,7 @@ def medications(sentence: Span, lex: Lexicon) -> list[Found]:
                 "route": None if info.route_in_name else _route(lex, before, after),
                 "time": clock[0].hhmm if clock else None,
             }
-            out.append(Found("medication", data, start, end))
+            out.append(Found("medication", data, start, end, tuple(extras)))
     return out
 
 

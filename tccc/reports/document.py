@@ -151,7 +151,8 @@ def all_tourniquets(casualty: Casualty) -> list[Tourniquet]:
 
 
 def suggestion_lines(casualty: Casualty) -> list[str]:
-    """A language model's suggestions, each marked as such: "SUGGESTED by M (unconfirmed): ..."."""
+    """Suggestions (a language model's, or facts heard with little certainty), each marked as
+    such: "SUGGESTED by M (unconfirmed, fact N): ..."."""
     out = []
     for item in casualty.get("suggested") or []:
         values = ", ".join(
