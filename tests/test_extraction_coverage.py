@@ -159,3 +159,30 @@ def test_blood_pressure_said_as_pressure(said: str, bp: str) -> None:
 )
 def test_pressure_without_a_reading_is_no_blood_pressure(said: str) -> None:
     assert [f for f in vitals(span(said), LEX) if f.data["sign"] == "bp"] == []
+
+
+@pytest.mark.parametrize(
+    ("said", "kind", "field", "values"),
+    [
+        (
+            ("Frag wound to the left forearm.", "And another small one on the right knee."),
+            "injury",
+            "site",
+            ["left forearm", "right knee"],
+        ),
+        (
+            ("CAT on the right thigh at 0910,", "and a second one on the left thigh."),
+            "tourniquet",
+            "limb",
+            ["R Leg", "L Leg"],
+        ),
+        (("Pulse 100.", "Another one on the right arm."), "injury", "site", []),
+    ],
+)
+def test_another_one_is_one_more_of_what_was_just_said(
+    said: tuple[str, ...], kind: str, field: str, values: list[str]
+) -> None:
+    from test_analyzer import session
+
+    a = session(" ".join(said))
+    assert [f.data[field] for f in a.facts if f.kind == kind] == values

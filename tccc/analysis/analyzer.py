@@ -16,6 +16,7 @@ from tccc.analysis.evidence import UtteranceText, evidence, span_confidence
 from tccc.analysis.extractors import (
     Extractor,
     Found,
+    another_one,
     evacuation,
     identity,
     injuries,
@@ -42,6 +43,7 @@ EXTRACTORS: tuple[Extractor, ...] = (
     medications,
     fluids,
     burns,
+    another_one,
 )
 """Every extractor, in the order their facts are emitted within a sentence."""
 
@@ -358,6 +360,8 @@ class SessionAnalyzer:
     def _emit(
         self, utt: UtteranceText, f: Found, casualty: str, replaces: int | None
     ) -> Fact | None:
+        if f.kind == "another":
+            return self._another(utt, f, casualty)
         data = dict(f.data)
         subject = data.pop("subject", None)
         if subject is not None and self.people.with_name(str(subject)) is None:
@@ -395,6 +399,27 @@ class SessionAnalyzer:
         if self._duplicate(casualty, f, data, utt):
             return None
         return self._append(utt, f.kind, casualty, data, f.start, f.end, replaces, f.extras)
+
+    def _another(self, utt: UtteranceText, f: Found, casualty: str) -> Fact | None:
+        """ "Another one on the right hand": one more of the wound or tourniquet said last for
+        this casualty, at the new site; nothing when the last thing said was neither."""
+        last = next(
+            (x for x in reversed(self._active()[-4:]) if x.casualty == casualty),
+            None,
+        )
+        if last is None or last.kind not in ("injury", "tourniquet"):
+            return None
+        data = dict(last.data)
+        if last.kind == "injury":
+            data["site"] = f.data["site"]
+        elif f.data.get("limb") is not None:
+            data["limb"] = f.data["limb"]
+            data["time"] = None
+        else:
+            return None
+        if self._duplicate(casualty, Found(last.kind, data, f.start, f.end), data, utt):
+            return None
+        return self._append(utt, last.kind, casualty, data, f.start, f.end)
 
     def _limb_from_injury(self, casualty: str) -> Scalar:
         # "Frag wound to the left upper arm, applied a CAT": the tourniquet goes on that limb.

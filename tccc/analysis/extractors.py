@@ -483,6 +483,34 @@ def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
     return out
 
 
+# "another small one on the right hand", "a second one on the left leg": one more of what was
+# just said (a wound, a tourniquet), somewhere else.
+_ANOTHER = re.compile(
+    r"\b(?:another|a\s+second|one\s+more|the\s+other)\s+(?:(?:small|smaller|little|big|bigger"
+    r"|large|deep|shallow|minor|bad|nasty)\s+)?one\b",
+    re.I,
+)
+
+
+def another_one(sentence: Span, lex: Lexicon) -> list[Found]:
+    """One more of the last thing said, at a new site: the analyzer decides of what."""
+    out: list[Found] = []
+    for clause in clauses(sentence):
+        for m in _ANOTHER.finditer(clause.text):
+            start, end = clause.start + m.start(), clause.start + m.end()
+            if negated(clause, start, end):
+                continue
+            sites = _linked_sites(clause, lex, end)
+            if not sites:
+                continue
+            site, s, e = sites[0]
+            found = site_at(clause, lex, s)
+            row = found[1] if found else ""
+            data: dict[str, Scalar] = {"site": site, "limb": limb_row(site, row)}
+            out.append(Found("another", data, start, max(end, e)))
+    return out
+
+
 def _linked_sites(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, int, int]]:
     """Sites joined to a wound word ending at `at`: "to the face and left hand"."""
     link = _LINK.match(clause.text, at - clause.start)
