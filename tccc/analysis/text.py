@@ -20,29 +20,6 @@ _TIME = re.compile(
 _TIME_CUE = re.compile(
     r"\b(?:at|@|time|since|started|applied|given|injury)\s*$|^\s*$", re.IGNORECASE
 )
-_NEGATION = re.compile(
-    r"\b(?:no|not|without|never|denies|denied|negative for|none)\b(?:\W+\w+){0,2}\W*$",
-    re.IGNORECASE,
-)
-# Words before a term that say it was not done, or not yet: "holding off on ketamine", "will
-# need a chest seal", "didn't give TXA". A plan is not a fact of the card.
-_NOT_DONE = re.compile(
-    r"\b(?:hold(?:ing)?\s+off(?:\s+on)?|held\s+off(?:\s+on)?|withh[eo]ld(?:ing)?|consider(?:ing)?"
-    r"|prepar(?:e|ing)|ready\s+to|going\s+to|will|would|should|may|might|needs?"
-    r"|plan(?:ning)?\s+(?:to|on)|don't|didn't|doesn't|unable\s+to|couldn't|can't|cannot|refused"
-    r"|ran\s+out\s+of)\b"
-    r"(?:\W+\w+){0,3}\W*$",
-    re.IGNORECASE,
-)
-# Words after a term with the same meaning: "no tourniquet needed", "TXA not given yet",
-# "naloxone on standby", "ketamine if pain gets worse".
-_NOT_DONE_AFTER = re.compile(
-    r"^\W*(?:\w+\W+){0,3}?(?:is\s+|are\s+|was\s+)?(?:not\s+(?:yet\s+)?)?"
-    r"(?:needed|required|indicated|available|ready|due|contraindicated|withheld|if"
-    r"|should|may\s+need|on\s+standby|standing\s+by"
-    r"|not\s+(?:given|applied|done|attempted|possible|performed|placed))\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -132,11 +109,16 @@ def times(span: Span) -> list[ClockTime]:
     return out
 
 
-def negated(clause: Span, start: int, end: int) -> bool:
-    """True when the words at [start, end) (offsets in the text) are denied or only planned:
-    "no tourniquet needed", "without a chest seal", "holding off on ketamine"."""
-    before = clause.text[: start - clause.start]
-    after = clause.text[end - clause.start :]
-    return bool(
-        _NEGATION.search(before) or _NOT_DONE.search(before) or _NOT_DONE_AFTER.match(after)
-    )
+def negated(
+    clause: Span, start: int, end: int, sentence: Span | None = None, kind: str | None = None
+) -> bool:
+    """True when the words at [start, end) (offsets in the text) are no stated fact of the
+    casualty: denied, planned, said to or of someone else, historical or uncertain ("no
+    tourniquet needed", "holding off on ketamine", "Jonesy, get a tourniquet out"). The rules
+    are tccc/data/assertion.toml (see tccc.analysis.assertion); `sentence`, the sentence holding
+    the clause, lets a condition reach over a comma ("if pain gets worse, ketamine"); `kind`
+    ("evac") skips rules that do not apply to that kind of finding."""
+    # Imported here: assertion.py builds on Span, defined above.
+    from tccc.analysis.assertion import assertion
+
+    return not assertion(clause, start, end, sentence, kind).recorded
