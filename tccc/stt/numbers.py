@@ -5,15 +5,17 @@ and two", "twenty"), as digit strings ("four four one seven", "zero eight fiftee
 ("one ten" for a pulse of 110, "fourteen thirty-two" for a time). A run of number words is cut
 into groups (a digit, a teen, a tens word with its unit, or a cardinal with hundred/thousand);
 one group is read as its value and several groups are concatenated as digit strings, which is
-what every paired or digit-by-digit form means. The word tables live in
-`tccc/data/normaliser.toml`; `parse_spoken_number` is pure and takes lower-case words.
+what every paired or digit-by-digit form means. Slang hundreds ("a buck-ten" = 110) are one
+group. A word Whisper writes for a heard digit ("to", "for") counts only inside a four-digit
+run and lowers the number's `confidence`. The word tables live in `tccc/data/normaliser.toml`;
+`parse_spoken_number` is pure and takes lower-case words.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 from importlib import resources
@@ -33,9 +35,11 @@ class _Kind(Enum):
     AND = "and"
     POINT = "point"
     FRACTION = "fraction"
+    SLANG = "slang"  # "buck": a hundred in pulse and pressure slang
+    HOMOPHONE = "homophone"  # "to", "for": a digit only inside a digit run
 
 
-_DIGIT_LIKE = (_Kind.DIGIT, _Kind.ZERO, _Kind.RADIO)
+_DIGIT_LIKE = (_Kind.DIGIT, _Kind.ZERO, _Kind.RADIO, _Kind.HOMOPHONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,14 @@ class NumberLexicon:
     """A lone "one" before these words is a pronoun ("one of the casualties", "one another")."""
     min_radio_run: int = 3
     """Digits in a row needed before "tree"/"fife" count as radio digits."""
+    slang_hundreds: Mapping[str, int] = field(default_factory=dict)
+    """Slang for a hundred: "a buck-ten" = 110."""
+    homophones: Mapping[str, int] = field(default_factory=dict)
+    """Words Whisper writes for a heard digit ("to", "for"): digits only inside a digit run."""
+    homophone_run: int = 4
+    """The length of the digit-by-digit run a homophone must sit inside."""
+    homophone_confidence: float = 0.6
+    """Confidence of a number read with a homophone digit."""
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> NumberLexicon:
@@ -82,13 +94,35 @@ class NumberLexicon:
                 one_keep_after=_words(pronoun["after"]),
                 one_keep_before=_words(pronoun["before"]),
                 min_radio_run=int(table.get("min_radio_run", 3)),
+                slang_hundreds=_int_map(table["slang_hundreds"]),
+                homophones=_int_map(table["homophones"]),
+                homophone_run=int(table["homophone_run"]),
+                homophone_confidence=float(table["homophone_confidence"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"normaliser [numbers] table is invalid: {exc!r}") from exc
 
     def is_number_word(self, word: str) -> bool:
-        """True for any word that can take part in a spoken number."""
-        return self._kind(word) is not None
+        """True for any word that can take part in a spoken number (homophones aside)."""
+        found = self._kind(word)
+        return found is not None and found[0] is not _Kind.HOMOPHONE
+
+    def words(self) -> frozenset[str]:
+        """Every word that can start or take part in a spoken number (homophones aside)."""
+        tables: list[Any] = [self.digits, self.teens, self.tens, self.multipliers]
+        tables += [self.contextual_zero, self.radio_digits, self.articles, self.conjunctions]
+        tables += [self.decimal_points, self.fractions, self.slang_hundreds]
+        return frozenset(word for table in tables for word in table)
+
+    def is_value_word(self, word: str) -> bool:
+        """True for a word that says a value by itself ("six", "ninety", "hundred", "buck")."""
+        found = self._kind(word)
+        values = (_Kind.DIGIT, _Kind.TEEN, _Kind.TENS, _Kind.MULT, _Kind.SLANG)
+        return found is not None and found[0] in values
+
+    def is_homophone(self, word: str) -> bool:
+        """True for a word that is a digit only inside a digit run ("to", "for")."""
+        return word in self.homophones
 
     def _kind(self, word: str) -> tuple[_Kind, int] | None:
         if word in self.digits:
@@ -111,6 +145,10 @@ class NumberLexicon:
             return _Kind.POINT, 0
         if word in self.fractions:
             return _Kind.FRACTION, 0
+        if word in self.slang_hundreds:
+            return _Kind.SLANG, self.slang_hundreds[word]
+        if word in self.homophones:
+            return _Kind.HOMOPHONE, self.homophones[word]
         return None
 
 
@@ -126,6 +164,14 @@ class SpokenNumber:
     """False when it has a decimal part."""
     clock: str | None = None
     """The 24-hour time an hour word and minutes also mean: "nine thirty" (930) is "0930"."""
+    hours: str | None = None
+    """The 24-hour time an hour said with "hundred" also means: "nine hundred" is "0900"."""
+    bounds: tuple[int, ...] = ()
+    """Words consumed at the end of each group: "four four seven one" is (1, 2, 3, 4)."""
+    confidence: float = 1.0
+    """Below 1 when a homophone was read as a digit ("one four to zero")."""
+    needs_cue: bool = False
+    """A lone slang hundred ("a buck"): a value only after a vital-sign word."""
 
 
 def _int_map(table: Mapping[str, Any]) -> dict[str, int]:
@@ -150,6 +196,7 @@ class _Group:
     text: str
     has_multiplier: bool
     bare_tens: bool
+    lone_slang: bool = False
 
 
 def _atoms(words: Sequence[str], lexicon: NumberLexicon, radio: bool) -> list[_Atom]:
@@ -163,6 +210,8 @@ def _atoms(words: Sequence[str], lexicon: NumberLexicon, radio: bool) -> list[_A
     for index, atom in enumerate(atoms):
         if atom.kind is _Kind.ZERO and not _zero_is_digit(atoms, index):
             return atoms[:index]
+        if atom.kind is _Kind.HOMOPHONE and not _homophone_is_digit(atoms, index, lexicon):
+            return atoms[:index]
         if (
             atom.kind is _Kind.RADIO
             and not radio
@@ -173,7 +222,17 @@ def _atoms(words: Sequence[str], lexicon: NumberLexicon, radio: bool) -> list[_A
 
 
 def _is_numeric(atom: _Atom) -> bool:
-    return atom.kind in (*_DIGIT_LIKE, _Kind.TEEN, _Kind.TENS, _Kind.MULT)
+    return atom.kind in (*_DIGIT_LIKE, _Kind.TEEN, _Kind.TENS, _Kind.MULT, _Kind.SLANG)
+
+
+def _homophone_is_digit(atoms: Sequence[_Atom], index: int, lexicon: NumberLexicon) -> bool:
+    """ "to" in "one four to zero": between two digits, in a run of exactly `homophone_run`."""
+    plain = (_Kind.DIGIT, _Kind.ZERO, _Kind.RADIO)
+    if index == 0 or index + 1 >= len(atoms):
+        return False
+    if atoms[index - 1].kind not in plain or atoms[index + 1].kind not in plain:
+        return False
+    return _digit_run(atoms, index) == lexicon.homophone_run
 
 
 def _zero_is_digit(atoms: Sequence[_Atom], index: int) -> bool:
@@ -238,13 +297,33 @@ class _Parser:
     def below_thousand(self, i: int) -> tuple[int, int] | None:
         return self.multiplied(i, 100) or self.below_hundred(i)
 
+    def slang(self, i: int) -> _Group | None:
+        """[a] buck [number below a hundred]: "a buck-ten" = 110, "buck oh five" = 105."""
+        j = i + 1 if self.kind(i) is _Kind.ARTICLE else i
+        if self.kind(j) is not _Kind.SLANG:
+            return None
+        base, j = self.atoms[j].value, j + 1
+        if self.kind(j) is _Kind.ZERO and self.kind(j + 1) is _Kind.DIGIT:
+            j += 1  # "buck oh five": the "oh" only pads the tens
+        rest = self.below_hundred(j)
+        if rest is not None and 0 < rest[0] < base:
+            return _Group(rest[1], base + rest[0], str(base + rest[0]), True, False)
+        return _Group(j, base, str(base), True, False, lone_slang=True)
+
     def group(self, i: int) -> _Group | None:
         kind = self.kind(i)
         if kind is None:
             return None
+        slang = self.slang(i)
+        if slang is not None:
+            return slang
         if kind is _Kind.MULT:  # a bare "hundred" / "thousand" means one of them
-            value = self.atoms[i].value
-            return _Group(i + 1, value, str(value), True, False)
+            value, end = self.atoms[i].value, i + 1
+            k = end + 1 if self.kind(end) is _Kind.AND else end
+            rest = self.below_thousand(k) if value > 100 else self.below_hundred(k)
+            if rest is not None and 0 < rest[0] < value:  # "hundred and ten"
+                value, end = value + rest[0], rest[1]
+            return _Group(end, value, str(value), True, False)
         for multiplier in (1000, 100):
             found = self.multiplied(i, multiplier)
             if found is not None:
@@ -262,11 +341,13 @@ def parse_spoken_number(
     previous: str | None = None,
     *,
     radio: bool = False,
+    max_groups: int | None = None,
 ) -> SpokenNumber | None:
     """Read the number spoken at the start of `words` (lower case, joined only by spaces/hyphens).
 
     `previous` is the word before, used to keep the pronoun "one" ("no one", "this one");
-    `radio` accepts "tree" and "fife" anywhere (inside a battle-roster number).
+    `radio` accepts "tree" and "fife" anywhere (inside a battle-roster number); `max_groups`
+    stops after that many groups ("casualty two two grams" is casualty 2, not 22).
     """
     atoms = _atoms(words, lexicon, radio)
     parser = _Parser(atoms)
@@ -277,7 +358,7 @@ def parse_spoken_number(
             break  # "one two hundred" is two numbers; "oh nine hundred" is 0900
         groups.append(group)
         i = group.end
-        if group.has_multiplier:
+        if group.has_multiplier or len(groups) == max_groups:
             break  # "one hundred" then "five five" would read as 10055: stop at a cardinal
     if not groups:
         return None
@@ -305,7 +386,17 @@ def parse_spoken_number(
         after = words[1] if len(words) > 1 else None
         if previous in lexicon.one_keep_after or after in lexicon.one_keep_before:
             return None  # "no one", "this one", "one of the casualties"
-    return SpokenNumber(i, text, integer, _clock(groups) if integer else None)
+    homophone = any(a.kind is _Kind.HOMOPHONE for a in atoms[:i])
+    return SpokenNumber(
+        i,
+        text,
+        integer,
+        _clock(groups) if integer else None,
+        _hours(groups) if integer else None,
+        tuple(g.end for g in groups),
+        lexicon.homophone_confidence if homophone else 1.0,
+        len(groups) == 1 and groups[0].lone_slang,
+    )
 
 
 def _clock(groups: Sequence[_Group]) -> str | None:
@@ -314,6 +405,16 @@ def _clock(groups: Sequence[_Group]) -> str | None:
     if len(hour) != 1 or hour == "0" or len(minutes) != 2 or int(minutes) >= 60:
         return None
     return f"0{hour}{minutes}"
+
+
+def _hours(groups: Sequence[_Group]) -> str | None:
+    """ "nine hundred", "twenty-one hundred": a whole hour said with "hundred", as HHMM."""
+    if len(groups) != 1 or not groups[0].has_multiplier or groups[0].lone_slang:
+        return None
+    value = groups[0].value
+    if value % 100 or not 100 <= value <= 2300:
+        return None
+    return f"{value:04d}"
 
 
 @lru_cache(maxsize=1)
