@@ -317,7 +317,9 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
     # Comma by comma: a category is often a word on its own ("Confused, urgent").
     for clause in comma_pieces(sentence):
         for name, m in lex.evac.find(clause.text):
-            if negated(clause, clause.start + m.start(), clause.start + m.end()):
+            if negated(
+                clause, clause.start + m.start(), clause.start + m.end(), sentence, kind="evac"
+            ):
                 continue
             before = " " + clause.text[: m.start()]
             if re.search(r"(?<!casualty)(?<!patient)(?<!cas)\s\d{1,2}\s+$", before, re.I):
@@ -395,7 +397,7 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
     for clause in clauses(sentence):
         excluded = [(m.start(), m.end()) for m in lex.not_mechanism.finditer(clause.text)]
         for name, m in lex.mechanism.find(clause.text):
-            if negated(clause, clause.start + m.start(), clause.start + m.end()):
+            if negated(clause, clause.start + m.start(), clause.start + m.end(), sentence):
                 continue
             if any(s < m.end() and m.start() < e for s, e in excluded):
                 continue  # "a shot of morphine"
@@ -449,7 +451,7 @@ def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
     for i, clause in enumerate(cls):
         excluded = [(x.start(), x.end()) for x in lex.not_mechanism.finditer(clause.text)]
         for kind, m in lex.injury.find(clause.text):
-            if negated(clause, clause.start + m.start(), clause.start + m.end()):
+            if negated(clause, clause.start + m.start(), clause.start + m.end(), sentence):
                 continue
             if any(a < m.end() and m.start() < b for a, b in excluded):
                 continue  # "a shot of morphine in the thigh"
@@ -498,7 +500,7 @@ def another_one(sentence: Span, lex: Lexicon) -> list[Found]:
     for clause in clauses(sentence):
         for m in _ANOTHER.finditer(clause.text):
             start, end = clause.start + m.start(), clause.start + m.end()
-            if negated(clause, start, end):
+            if negated(clause, start, end, sentence):
                 continue
             sites = _linked_sites(clause, lex, end)
             if not sites:
@@ -587,7 +589,7 @@ def _capital(word: str) -> str:
 def _negated_in(sentence: Span, start: int, end: int) -> bool:
     for clause in clauses(sentence):
         if clause.start <= sentence.start + start < clause.end:
-            return negated(clause, sentence.start + start, sentence.start + end)
+            return negated(clause, sentence.start + start, sentence.start + end, sentence)
     return False
 
 

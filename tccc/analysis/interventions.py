@@ -65,7 +65,7 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
         if change:
             start, end = clause.start + change.start(), clause.start + change.end()
             named = lex.tourniquet.search(low) or lex.tourniquet_types.find(low)
-            if negated(clause, start, end) or not (named or _TO_DRESSING.search(low)):
+            if negated(clause, start, end, sentence) or not (named or _TO_DRESSING.search(low)):
                 continue  # "do not convert", or "converted" about something else
             action = "removed" if lex.removed.search(low) else "converted"
             site = site_at(clause, lex, clause.start)
@@ -90,7 +90,7 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
             a_start, a_end = clause.start + a_rel, clause.start + a_rel_end
             seg_end = clause.start + (anchors[j + 1][1] if j + 1 < len(anchors) else len(low))
             segment = Span(clause.text[a_rel : seg_end - clause.start], a_start)
-            if negated(clause, a_start, a_end):
+            if negated(clause, a_start, a_end, sentence):
                 continue
             if kind is None and i + 1 < len(cls):
                 later = cls[i + 1]
@@ -190,7 +190,7 @@ def devices(sentence: Span, lex: Lexicon) -> list[Found]:
         ):
             for name, m in choice.find(clause.text):
                 start, end = clause.start + m.start(), clause.start + m.end()
-                if negated(clause, start, end):
+                if negated(clause, start, end, sentence):
                     continue
                 data: dict[str, Scalar] = {"value": name}
                 if kind == "dressing" and re.search(r"\bburns?\b", clause.text, re.I):
@@ -232,6 +232,8 @@ def _packing(sentence: Span, lex: Lexicon) -> list[Found]:
     for clause in clauses(sentence):
         for m in lex.packing.finditer(clause.text):
             start, end = clause.start + m.start(), clause.start + m.end()
-            if not negated(clause, start, end) and not re.search(r"\bburns?\b", clause.text, re.I):
+            if not negated(clause, start, end, sentence) and not re.search(
+                r"\bburns?\b", clause.text, re.I
+            ):
                 return [Found("dressing", {"value": "Hemostatic"}, start, end)]
     return []

@@ -182,7 +182,9 @@ def _avpu(sentence: Span) -> list[Found]:
     for clause in clauses(sentence):
         for letter, pattern in _AVPU_WORDS:
             hit = pattern.search(clause.text)
-            if hit and not negated(clause, clause.start + hit.start(), clause.start + hit.end()):
+            if hit and not negated(
+                clause, clause.start + hit.start(), clause.start + hit.end(), sentence
+            ):
                 return [
                     _found(
                         clause, "vital", {"sign": "avpu", "value": letter}, hit.start(), hit.end()
@@ -249,7 +251,7 @@ def medications(sentence: Span, lex: Lexicon) -> list[Found]:
         matches = lex.drugs.find(clause.text)
         for name, m, before, after in _segments(clause, matches):
             start, end = clause.start + m.start(), clause.start + m.end()
-            if negated(clause, start, end):
+            if negated(clause, start, end, sentence):
                 continue
             # The dose right after the name, else right before it ("2 g TXA in 100 mL": the
             # 100 mL is the diluent), else a little further after ("TXA slow IV 2 g").
@@ -295,7 +297,7 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
         drugs = [d for _, d in lex.drugs.find(clause.text)]
         for name, m, before, after in _segments(clause, matches):
             start, end = clause.start + m.start(), clause.start + m.end()
-            if negated(clause, start, end) or _is_access_word(name, clause.text, m):
+            if negated(clause, start, end, sentence) or _is_access_word(name, clause.text, m):
                 continue
             if any(d.start() < m.end() and m.start() < d.end() for d in drugs):
                 continue  # "hypertonic saline" is a drug, not saline
@@ -344,7 +346,7 @@ def access(sentence: Span, lex: Lexicon) -> list[Found]:
             continue  # a route said with a drug or fluid is that drug's route
         for m in _ACCESS.finditer(clause.text):
             start, end = clause.start + m.start(), clause.start + m.end()
-            if negated(clause, start, end):
+            if negated(clause, start, end, sentence):
                 continue
             word = m.group(2).lower()
             route = "IO" if "io" in word or "fast" in word else "IV"
