@@ -191,7 +191,11 @@ def test_identity_roster(raw: str, roster: list[str], lex: Lexicon) -> None:
         ("He is in the company of his squad leader.", []),
         ("HHC.", []),
         ("Headquarters Company.", ["Headquarters Company"]),
-        ("Blanco Company.", []),  # Whisper's "Bravo Company": a wrong unit is worse than none
+        # A unit named in capitals is taken as said ("Sapper Company"); Whisper's "Blanco
+        # Company" for "Bravo Company" rests on an unsure word, which the speech gate holds back
+        # (tests/test_speech_gate.py); an unknown word in lower case names no unit.
+        ("Sapper Company.", ["Sapper Company"]),
+        ("he said blanco company", []),
     ],
 )
 def test_identity_unit(raw: str, unit: list[str], lex: Lexicon, normaliser: Normaliser) -> None:

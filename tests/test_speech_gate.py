@@ -103,3 +103,10 @@ def test_a_suggestion_is_shown_as_such_and_the_medic_can_confirm_it(tmp_path: ob
     # And it survives a resume of the session from the log.
     again = Incident.resume(log, incident.session_id)
     assert [m["name"] for m in again.document()["casualties"][0]["medications"]] == ["TXA"]
+
+
+def test_a_misheard_unit_name_is_held_back() -> None:
+    a = SessionAnalyzer()
+    facts = a.analyze(heard("Private Moss, Blanco Company.", {"blanco": 0.18}))
+    units = [f for f in facts if f.kind == "identity" and f.data["field"] == "unit"]
+    assert [(f.data["value"], f.status) for f in units] == [("Blanco Company", "suggested")]

@@ -86,6 +86,11 @@ _SCRATCH = re.compile(
 _RESTATED = frozenset({"medication", "fluid", "tourniquet"})
 _TIMED = frozenset({"medication", "fluid", "tourniquet", "breathing"})
 _HHMM = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
+_TIME_ALONE = re.compile(
+    r"\W*(?:(?:okay|ok|and|so)\W+)?(?:(?:the\s+)?time(?:\s+(?:is|was|of|on\s+it))?\W*|at\s+)?"
+    r"((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|z|local|l))?\W*",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,8 @@ class SessionAnalyzer:
     min_confidence: float = MIN_CONFIDENCE
     """Facts whose evidence is less certain than this are suggestions, not stated facts."""
     _pending_correction: bool = False
+    _asked: str | None = None
+    """What the medic just asked the casualty ("name", "last4"): the next sentence answers."""
 
     @property
     def current(self) -> str | None:
@@ -135,6 +142,10 @@ class SessionAnalyzer:
             found.extend(extract(sentence, self.lexicon))
         found.sort(key=lambda f: f.start)
         self.people.fresh = None
+        answered = self._answer(utt, sentence, found)
+        self._asked = _question(sentence.text)
+        if answered:
+            return answered
         cues = self._cues(sentence, found)
         announced = count_announced(sentence.text)
         self.people.announced = max(self.people.announced, announced)
@@ -147,6 +158,10 @@ class SessionAnalyzer:
             and not any(f.start >= sentence.start + correcting.end() for f in found)
             and not any(c.start >= sentence.start + correcting.start() for c in cues)
         )
+        if not found and not cues:
+            timed = self._time_alone(utt, sentence)
+            if timed is not None:
+                return [timed]
         # Cues act where they are said: before the findings that follow them.
         events: list[tuple[int, int, _Cue | Found]] = [(c.start, 0, c) for c in cues]
         events += [(f.start, 1, f) for f in found]
@@ -214,6 +229,47 @@ class SessionAnalyzer:
         made = {c.start for c in cues if c.action == "make"}
         return [c for c in cues if not (c.action == "scratch" and c.start in made)]
 
+    def _answer(self, utt: UtteranceText, sentence: Span, found: list[Found]) -> list[Fact]:
+        """The casualty's answer to the medic's question: "What's your name? Alvarez." names
+        the casualty; "What are your last four? 2916." is the last four."""
+        asked, text = self._asked, sentence.text
+        if asked == "name" and not found and len(text.split()) <= 3:
+            word = _ANSWER_NAME.fullmatch(text)
+            if word and word.group(1).lower() not in self.lexicon.not_names:
+                at = sentence.start + word.start(1)
+                said = Mention(at, at + len(word.group(1)), "name", word.group(1), introduces=True)
+                labels = self.people.resolve(said)
+                return self._introduction(utt, said, labels) if labels else []
+        if asked == "last4":
+            digits = _ANSWER_LAST4.fullmatch(text)
+            if digits:
+                at = sentence.start + digits.start(1)
+                data: dict[str, Scalar] = {"field": "last4", "value": digits.group(1)}
+                label = self.people.here().label
+                return [self._append(utt, "identity", label, data, at, at + 4)]
+        return []
+
+    def _time_alone(self, utt: UtteranceText, sentence: Span) -> Fact | None:
+        """ "Tourniquet going on, left leg. Time is 1604.": a time said on its own is the time
+        of the care just stated without one (a tourniquet, a drug, a fluid, a seal)."""
+        m = _TIME_ALONE.fullmatch(sentence.text)
+        if m is None:
+            return None
+        for target in reversed(self._active()[-3:]):
+            if target.kind in _TIMED and target.data.get("time") is None:
+                data = dict(target.data, time=m.group(1))
+                at = sentence.start
+                return self._append(
+                    utt,
+                    target.kind,
+                    target.casualty,
+                    data,
+                    at + m.start(1),
+                    at + m.end(1),
+                    target.id,
+                )
+        return None
+
     def _cue(self, utt: UtteranceText, cue: _Cue) -> list[Fact]:
         fact = self._retract(utt, cue) if cue.action == "scratch" else self._make_that(utt, cue)
         return [fact] if fact else []
@@ -246,6 +302,12 @@ class SessionAnalyzer:
             fact = self._emit(utt, f, casualty, replaces)
             if fact is not None:
                 out.append(fact)
+            if fact is not None and fact.kind == "injury" and fact.data.get("kind") == "burn":
+                # A burn is a mechanism of its own on the card, whatever caused the fire.
+                burn = Found("mechanism", {"value": "Burn", "word": "burn"}, f.start, f.end)
+                also = self._emit(utt, burn, casualty, None)
+                if also is not None:
+                    out.append(also)
         return out
 
     def _introduction(self, utt: UtteranceText, mention: Mention, labels: list[str]) -> list[Fact]:
@@ -540,7 +602,11 @@ def _words_value(words: str, lex: Lexicon) -> bool:
     """True when words after a correction marker start with a route or a side ("intranasal",
     "left thigh"): a bare value that corrects the fact just stated."""
     first = words.strip().lower()
-    return bool(lex.routes.find(first[:20])) or first.startswith(("left", "right"))
+    return (
+        bool(lex.routes.find(first[:20]))
+        or first.startswith(("left", "right"))
+        or any(m.start() == 0 for _, m in lex.evac.find(first[:20]))
+    )
 
 
 def _revalue_words(target: Fact, words: str, lex: Lexicon) -> dict[str, Scalar] | None:
@@ -548,6 +614,13 @@ def _revalue_words(target: Fact, words: str, lex: Lexicon) -> dict[str, Scalar] 
     intranasal"; "right thigh, scratch that, left thigh"), or None if it does not fit."""
     data = dict(target.data)
     head = words.strip().lower()
+    category = lex.evac.find(head[:20])
+    if category and category[0][1].start() == 0:
+        # "Evac routine, I mean priority"
+        if target.kind != "evac" or data.get("category") == category[0][0]:
+            return None
+        data["category"] = category[0][0]
+        return data
     routes = lex.routes.find(head[:24])
     if routes and routes[0][1].start() == 0:
         if target.kind not in ("medication", "fluid") or "route" not in data:
@@ -587,3 +660,19 @@ def _moves_what_was_said(sentence: Span, cue: _Cue) -> bool:
     said = sentence.text[: cue.start - sentence.start]
     rest = sentence.text[cue.end - sentence.start :]
     return bool(re.search(_MARKER_BEFORE_MENTION, said, re.I)) and not rest.strip(" .,;:!?")
+
+
+_QUESTIONS = (
+    ("name", re.compile(r"\bwhat(?:'s|\s+is)\s+your\s+(?:last\s+)?name\b", re.I)),
+    ("last4", re.compile(r"\b(?:what(?:'s|\s+is|\s+are)\s+)?your\s+last\s+(?:4|four)\b", re.I)),
+)
+_ANSWER_NAME = re.compile(r"\W*(?:it's\s+|i'm\s+)?([A-Z][a-z][a-z'’-]+)\W*")
+_ANSWER_LAST4 = re.compile(r"\W*(?:it's\s+)?(\d{4})\W*", re.I)
+
+
+def _question(text: str) -> str | None:
+    """What a sentence asks the casualty for ("name", "last4"), if it asks."""
+    for what, pattern in _QUESTIONS:
+        if pattern.search(text):
+            return what
+    return None

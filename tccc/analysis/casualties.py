@@ -71,7 +71,8 @@ _NAME = re.compile(
 # name is Reyes", "Doyle's hit", "Doyle is down". The word after "it's" must then be a name
 # the medic goes on to use, so only forms that say the person is hurt or named count.
 _NAMED = re.compile(
-    rf"\b(?i:(?:his|her|their)\s+name(?:'s|\s+is)|name\s+is|named|this\s+is|it's|it\s+is)\s+"
+    rf"\b(?i:(?:his|her|their)\s+name(?:'s|\s+is)|name\s+is|named|this\s+is|it's|it\s+is"
+    r"|name\s+tape\s+(?:says|reads|shows)|name\s+tape\s*:?)\s+"
     rf"({_NAME_WORD})\b(?![-'’]\w)(?=\s*[,.!;:]|\s*$|\s+(?:is|was|'s|has|got|took)\b)"
     rf"|(?<![\w'’-])({_NAME_WORD})(?:'s|\s+is|\s+was|\s+got|\s+has\s+been|\s+just\s+got)\s+"
     r"(?i:hit|down|shot|wounded|injured|hurt)\b"

@@ -203,9 +203,21 @@ _UNIT_JOIN = re.compile(r"\s*,?\s*(?:(?i:of|from|in)\s+(?:the\s+)?)?")
 def _unit_pattern(roles: tuple[str, ...]) -> re.Pattern[str]:
     ordered = sorted(roles, key=len, reverse=True)
     role = "|".join(re.escape(r).replace(r"\ ", r"\s+") for r in ordered)
+    # A unit's own name in capitals ("Sapper Company", "Bandit Troop") counts too: a mishearing
+    # of a letter ("Blanco Company") rests on an unsure word and is held back as a suggestion.
     return re.compile(
-        rf"\b((?i:{_PHONETIC}|{_ORDINAL_WORDS}|{role})|\d+(?:st|nd|rd|th))\s+((?i:{_KINDS}))\b"
+        rf"\b((?i:{_PHONETIC}|{_ORDINAL_WORDS}|{role})|\d+(?:st|nd|rd|th)|[A-Z][a-z]{{2,}})\s+"
+        rf"((?i:{_KINDS}))\b"
     )
+
+
+# A unit that acts or is spoken to is no casualty's unit: "second squad's pulling security",
+# "Second squad, get fire on that tree line!"
+_UNIT_ACTS = re.compile(
+    r"(?:['’]s|\s+(?:is|are|was|were))\s+\w+ing\b|\s*,?\s+(?:get|go|move|cover|hold|pull|push"
+    r"|keep|stay|watch|lay|put|bring|shift|suppress|grab|take)\b",
+    re.I,
+)
 
 
 _WEIGHT = re.compile(
@@ -390,6 +402,37 @@ def about_care(clause: Span, lex: Lexicon) -> bool:
 _READING_AFTER = re.compile(r"\s*\d")
 
 
+# A clause that is only a time, said with the mechanism: "takes a round in the chest, this is
+# about 1912"; or a time named as the time of injury after it: "at 0618, that's time of injury".
+_TIME_CLAUSE = re.compile(
+    r"\W*(?:(?:this|that|it)(?:'s|\s+is|\s+was)\s+|and\s+)?(?:at\s+)?(?:about|around|approximately"
+    r"|roughly|approx)?\s*(?:at\s+)?((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|z|local))?\W*",
+    re.I,
+)
+_NAMED_TOI = re.compile(
+    r"((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|z|local))?\W+(?:that's|that\s+is|that\s+was"
+    r"|which\s+is)\s+(?:the\s+)?(?:time\s+of\s+injury|toi)\b",
+    re.I,
+)
+
+
+def _time_with_mechanism(sentence: Span, found: list[Found]) -> list[Found]:
+    """Times of injury said beside the mechanism rather than in its clause."""
+    out: list[Found] = []
+    for m in _NAMED_TOI.finditer(sentence.text):
+        s = sentence.start + m.start(1)
+        out.append(Found("time_of_injury", {"time": m.group(1)}, s, s + 4))
+    kinds = {f.kind for f in found}
+    if not out and "mechanism" in kinds and "time_of_injury" not in kinds:
+        for clause in clauses(sentence):
+            bare = _TIME_CLAUSE.fullmatch(clause.text)
+            if bare:
+                s = clause.start + bare.start(1)
+                out.append(Found("time_of_injury", {"time": bare.group(1)}, s, s + 4))
+                break
+    return out
+
+
 def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
     """Mechanism of injury boxes; a clock time said with the mechanism (in a clause about no
     care) is the time of injury: "he was shot at 1400", "fell off a roof at 2205"."""
@@ -413,6 +456,7 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
             if said and not about_care(clause, lex):
                 first = said[0]
                 out.append(Found("time_of_injury", {"time": first.hhmm}, first.start, first.end))
+    out.extend(_time_with_mechanism(sentence, out))
     for m in _INJURY_TIME.finditer(sentence.text):
         t = clock_after(times(Span(sentence.text[m.end() :], sentence.start + m.end())), 0)
         if t is None:
@@ -481,6 +525,8 @@ def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
             for site, s, e in sites:
                 start = min(s, clause.start + m.start())
                 end = max(e, clause.start + m.end())
+                if any(f.data["site"] == site and f.end >= start for f in out):
+                    continue  # "a round hit him in the shoulder": one wound in two words
                 out.append(Found("injury", {"site": site, "kind": kind}, start, end))
     return out
 
@@ -549,6 +595,7 @@ def _units(sentence: Span, lex: Lexicon) -> list[Found]:
         for m in _unit_regex(lex).finditer(text)
     ]
     found += [(m.start(), m.end(), _titled(m.group(0))) for m in lex.unit_names.finditer(text)]
+    found = [p for p in found if not _UNIT_ACTS.match(text, p[1])]
     found.sort(key=lambda p: (p[0], -p[1]))
     chains: list[list[tuple[int, int, str]]] = []
     for part in found:

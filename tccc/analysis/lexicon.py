@@ -64,6 +64,10 @@ class Drug:
     category: str
     route_in_name: bool = False
     """The name says the route (OTFC): no route is taken from the words around it."""
+    unit: str | None = None
+    """The unit of a dose said without one."""
+    unitless: tuple[float, float] | None = None
+    """The range within which a number said without a unit is a dose in `unit`."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,13 @@ def _build(data: Mapping[str, Any]) -> Lexicon:
         treatments=Choice.of(data["treatments"]),
         drugs=Choice.of({name: d["names"] for name, d in drugs.items()}),
         drug_info={
-            name: Drug(name, str(d["category"]), bool(d.get("route_in_name", False)))
+            name: Drug(
+                name,
+                str(d["category"]),
+                bool(d.get("route_in_name", False)),
+                d.get("unit"),
+                (float(d["unitless"][0]), float(d["unitless"][1])) if "unitless" in d else None,
+            )
             for name, d in drugs.items()
         },
         fluids=Choice.of(data["fluids"]),

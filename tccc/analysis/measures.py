@@ -6,18 +6,20 @@ from __future__ import annotations
 import re
 
 from tccc.analysis.extractors import Found, site_at
-from tccc.analysis.lexicon import Lexicon
+from tccc.analysis.lexicon import Drug, Lexicon
 from tccc.analysis.text import Span, clauses, negated, times
 from tccc.events import Scalar
 
 _FILL = (
     r"(?:\s+(?:is|was|of|at|now|came|come|went|going|dropping|dropped|down|up|to|about|around"
-    r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s)){0,4}"
+    r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s"
+    # "radial pulse is good, about 110": a word on how it feels, then the count
+    r"|good|palpable|present|fast|rapid|slow|regular|bounding|,)){0,5}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
     # "pulse 110", "heart rate's 120", "radial's about 110", "tachy at 130", "tachycardic, 140"
-    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral)(?=['’]s)|tachy"
+    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral|brachial)(?=['’]s|\s+\d)|tachy"
     r"|tachycardic|brady|bradycardic)(?:['’]s)?\b:?,?"
     rf"{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
     rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
@@ -243,49 +245,108 @@ def _route(lex: Lexicon, before: str, after: str) -> str | None:
     return "IN" if _INTRANASAL.search(after) else None
 
 
+_ALLERGY_BEFORE = re.compile(r"\ballerg\w*(?:\s+to)?(?:\s*[:,-]?\s*\w+){0,2}\s*$", re.I)
+_UNITLESS_AFTER = re.compile(r"\s*,?\s*(?:of\s+)?(\d+(?:\.\d+)?)\b(?!\s*(?:[/%:.]\d|\d|%))")
+_UNITLESS_BEFORE = re.compile(r"\b(\d+(?:\.\d+)?)\s+(?:of\s+)(?:the\s+)?$")
+_DOSE_BEFORE = re.compile(rf"{_DOSE.pattern}\s*(?:of\s+)?(?:the\s+)?$", re.I)
+_BOTH = re.compile(r"\b(?:both|all|each|all\s+of\s+them)\b", re.I)
+
+
 def medications(sentence: Span, lex: Lexicon) -> list[Found]:
-    """Drugs with dose, route and time: "2 g TXA slow IV push at 1445", "ketamine 50 mg IM"."""
+    """Drugs with dose, route and time: "2 g TXA slow IV push at 1445", "ketamine 50 mg IM",
+    "ketamine, fifty milligrams IM", "fifty of ketamine up the nose", "moxi four hundred PO"."""
     out: list[Found] = []
     cls = clauses(sentence)
     for i, clause in enumerate(cls):
         matches = lex.drugs.find(clause.text)
+        nxt = cls[i + 1] if i + 1 < len(cls) and not lex.drugs.find(cls[i + 1].text) else None
         for name, m, before, after in _segments(clause, matches):
             start, end = clause.start + m.start(), clause.start + m.end()
             if negated(clause, start, end, sentence):
                 continue
-            # The dose right after the name, else right before it ("2 g TXA in 100 mL": the
-            # 100 mL is the diluent), else a little further after ("TXA slow IV 2 g").
-            lead = re.match(r"\s*(?:of\s+)?", after)
-            dose_m = _DOSE.match(after, lead.end() if lead else 0)
-            if dose_m is None:
-                tail = list(_DOSE.finditer(before))
-                dose_m = tail[-1] if tail and len(before) - tail[-1].end() <= 12 else None
-            if dose_m is None:
-                dose_m = _DOSE.search(after[:24])
-            dose = None
-            extras: list[tuple[int, int]] = []
-            if dose_m:
-                unit = _UNIT_NAMES.get(dose_m.group(2).lower(), dose_m.group(2))
-                dose = f"{dose_m.group(1)} {unit}"
-                # Where the dose was said (the gate of unsure words reads it too).
-                base = clause.start + (
-                    m.end() if dose_m.string is after else m.start() - len(before)
-                )
-                extras.append((base + dose_m.start(), base + dose_m.end()))
+            if _ALLERGY_BEFORE.search(clause.text[: m.start()]):
+                continue  # "allergic to morphine": a drug he must not get
+            info = lex.drug_info[name]
+            dose, extras = _dose(clause, m, before, after, nxt, info)
             clock = [t for t in times(clause) if t.start >= clause.start + m.start() - len(before)]
-            if not clock and i + 1 < len(cls) and not lex.drugs.find(cls[i + 1].text):
-                clock = times(cls[i + 1])
+            if not clock and nxt is not None:
+                clock = times(nxt)
             if clock:
                 extras.append((clock[0].start, clock[0].end))
-            info = lex.drug_info[name]
+            route = None if info.route_in_name else _route(lex, before, after)
+            if route is None and nxt is not None and not info.route_in_name:
+                route = _route(lex, "", nxt.text)  # "ketamine, fifty milligrams IM"
             data: dict[str, Scalar] = {
                 "category": info.category,
                 "name": name,
                 "dose": dose,
-                "route": None if info.route_in_name else _route(lex, before, after),
+                "route": route,
                 "time": clock[0].hhmm if clock else None,
             }
             out.append(Found("medication", data, start, end, tuple(extras)))
+    return _shared_route_and_time(sentence, out, lex)
+
+
+def _dose(
+    clause: Span,
+    m: re.Match[str],
+    before: str,
+    after: str,
+    nxt: Span | None,
+    info: Drug,
+) -> tuple[str | None, list[tuple[int, int]]]:
+    """A drug's dose and where it was said: right after the name ("of" or a pause between),
+    else right before it ("2 g TXA in 100 mL": the 100 mL is the diluent), else a little
+    further after ("TXA slow IV 2 g"), else the next clause; a number said without a unit is
+    a dose in the drug's usual unit when it is in the usual range."""
+    after_at = clause.start + m.end()
+    before_at = clause.start + m.start() - len(before)
+    lead = re.match(r"\s*,?\s*(?:of\s+)?", after)
+    found = _DOSE.match(after, lead.end() if lead else 0)
+    at = after_at
+    if found is None:
+        found, at = _DOSE_BEFORE.search(before), before_at
+        if found is not None and len(before) - found.end() > 12:
+            found = None
+    if found is None:
+        found, at = _DOSE.search(after[:24]), after_at
+    if found is None and nxt is not None:
+        found, at = _DOSE.match(nxt.text, 0), nxt.start
+    if found is not None:
+        unit = _UNIT_NAMES.get(found.group(2).lower(), found.group(2))
+        return f"{found.group(1)} {unit}", [(at + found.start(), at + found.end())]
+    if info.unit is None or info.unitless is None:
+        return None, []
+    bare, at = _UNITLESS_AFTER.match(after), after_at
+    if bare is None:
+        bare, at = _UNITLESS_BEFORE.search(before), before_at
+    if bare is None:
+        return None, []
+    value = float(bare.group(1))
+    low, high = info.unitless
+    if not low <= value <= high:
+        return None, []
+    return f"{bare.group(1)} {info.unit}", [(at + bare.start(1), at + bare.end(1))]
+
+
+def _shared_route_and_time(sentence: Span, found: list[Found], lex: Lexicon) -> list[Found]:
+    """ "Tylenol 1000 mg and Mobic 15 mg, both PO at 0720": a route or time said once for all
+    the drugs of the sentence goes to each drug that has none of its own."""
+    shared = _BOTH.search(sentence.text)
+    if shared is None or len(found) < 2:
+        return found
+    tail = sentence.text[shared.end() :]
+    routes = lex.routes.find(tail[:30])
+    clock = times(Span(tail, sentence.start + shared.end()))
+    out = []
+    for f in found:
+        data = dict(f.data)
+        own = lex.drug_info[str(data["name"])].route_in_name
+        if data["route"] is None and routes and not own:
+            data["route"] = routes[0][0]
+        if data["time"] is None and clock:
+            data["time"] = clock[0].hhmm
+        out.append(Found(f.kind, data, f.start, f.end, f.extras))
     return out
 
 
@@ -305,7 +366,7 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
                 clause.text[: m.start()]
             ):
                 continue  # "2 g TXA in 100 mL normal saline": the carrier of the drug
-            vol = _VOLUME.search(before[-24:]) or _VOLUME.match(after.lstrip())
+            vol = _VOLUME.search(before[-24:]) or _VOLUME.match(after.lstrip(" ,"))
             rate = _RATE.search(after) or _RATE.search(before)
             units = _UNITS.search(before[-24:])
             volume_ml: int | None = None
