@@ -14,7 +14,7 @@ _FILL = (
     r"(?:\s+(?:is|was|of|at|now|came|come|went|going|dropping|dropped|down|up|to|about|around"
     r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s"
     # "radial pulse is good, about 110": a word on how it feels, then the count
-    r"|good|palpable|present|fast|rapid|slow|regular|bounding|,)){0,5}"
+    r"|good|palpable|present|fast|rapid|slow|regular|bounding)|\s*,){0,5}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
@@ -353,9 +353,17 @@ def _shared_route_and_time(sentence: Span, found: list[Found], lex: Lexicon) -> 
 def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
     """Fluids and blood products: name, volume (mL), units, rate, route, time."""
     out: list[Found] = []
-    for clause in clauses(sentence):
+    cls = clauses(sentence)
+    for i, clause in enumerate(cls):
         matches = lex.fluids.find(clause.text)
         drugs = [d for _, d in lex.drugs.find(clause.text)]
+        # "Fresh whole blood, 450 mL, IO at 2210": what follows in the next clauses, up to
+        # one that names another fluid or a drug, is this fluid's.
+        later = ""
+        for nxt in cls[i + 1 : i + 3]:
+            if lex.fluids.find(nxt.text) or lex.drugs.find(nxt.text):
+                break
+            later += " " + nxt.text
         for name, m, before, after in _segments(clause, matches):
             start, end = clause.start + m.start(), clause.start + m.end()
             if negated(clause, start, end, sentence) or _is_access_word(name, clause.text, m):
@@ -366,7 +374,10 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
                 clause.text[: m.start()]
             ):
                 continue  # "2 g TXA in 100 mL normal saline": the carrier of the drug
+            last = m is matches[-1][1]
             vol = _VOLUME.search(before[-24:]) or _VOLUME.match(after.lstrip(" ,"))
+            if vol is None and last:
+                vol = _VOLUME.match(later.lstrip(" ,"))
             rate = _RATE.search(after) or _RATE.search(before)
             units = _UNITS.search(before[-24:])
             volume_ml: int | None = None
@@ -374,12 +385,16 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
                 qty = float(vol.group(1))
                 volume_ml = int(qty * 1000) if vol.group(2).lower().startswith("l") else int(qty)
             clock = times(clause)
+            route = _route(lex, before, after)
+            if last and later:
+                clock = clock or times(Span(later, clause.end))
+                route = route or _route(lex, "", later)
             data: dict[str, Scalar] = {
                 "name": name,
                 "volume_ml": volume_ml,
                 "units": int(units.group(1)) if units else None,
                 "rate_ml_h": int(float(rate.group(1))) if rate else None,
-                "route": _route(lex, before, after),
+                "route": route,
                 "time": clock[-1].hhmm if clock else None,
             }
             out.append(Found("fluid", data, start, end))

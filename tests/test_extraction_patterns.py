@@ -1,0 +1,144 @@
+"""General patterns of medic speech the analyzer follows across sentences and clauses: answers
+to the medic's questions, a time said on its own, corrections of a category, doses said apart
+from or without their unit, a route said once for several drugs, burns as a mechanism, times of
+injury said beside the mechanism, units that act. Phrasings of their own, through the session
+analyzer and the export."""
+
+from __future__ import annotations
+
+import pytest
+from test_analyzer import export, facts_of, session
+
+
+def test_a_burn_ticks_the_burn_mechanism_too() -> None:
+    (cas,) = export("Grenade went off in the truck.", "Burns to the left forearm and hand.")
+    assert "Burn" in cas["mechanism"]
+
+
+def test_a_time_said_alone_is_the_time_of_the_care_just_stated() -> None:
+    a = session("Tourniquet on, right arm, high.", "Time is 0722.", "Pulse 100.")
+    tqs = facts_of(a, "tourniquet")
+    assert tqs[-1].data["time"] == "0722" and tqs[-1].replaces == tqs[0].id
+    # Nothing to give it to: a care that already has its time keeps it.
+    a = session("Chest seal on at 0940.", "Oh-nine-fifty.")
+    assert [f.data.get("time") for f in facts_of(a, "breathing")] == ["0940"]
+
+
+def test_i_mean_corrects_the_evac_category() -> None:
+    (cas,) = export("Casualty one, GSW to the hand.", "He's routine, I mean priority.")
+    assert cas["evac_category"] == "Priority"
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer", "field", "value"),
+    [
+        ("What's your name, buddy?", "Okonjo.", "last_name", "Okonjo"),
+        ("What is your last name?", "It's Petrakis.", "last_name", "Petrakis"),
+        ("What are your last four?", "4471.", "last4", "4471"),
+        ("Your last four?", "Zero nine one two.", "last4", "0912"),
+    ],
+)
+def test_the_casualtys_answer_to_a_question(
+    asked: str, answer: str, field: str, value: str
+) -> None:
+    (cas,) = export(asked, answer, "Pulse 90.")
+    assert cas[field] == value
+
+
+def test_no_answer_is_taken_from_what_is_not_one() -> None:
+    (cas,) = export("What's your name?", "Okay, pulse ninety.")
+    assert cas["last_name"] is None
+    assert [v["pulse"] for v in cas["vitals"]] == [90]
+
+
+def test_name_tape() -> None:
+    (cas,) = export("GSW to the neck.", "Name tape says Ferrante.")
+    assert cas["last_name"] == "Ferrante"
+
+
+@pytest.mark.parametrize(
+    ("said", "dose", "route"),
+    [
+        ("Ketamine, twenty-five milligrams IV.", "25 mg", "IV"),
+        ("Gave him thirty of ketamine up the nose.", "30 mg", "IN"),
+        ("Moxi four hundred PO.", "400 mg", "PO"),
+        ("Fent fifty IV.", "50 mcg", "IV"),
+        ("Ketamine twelve hundred.", None, None),  # no ketamine dose of 1200 without a unit
+    ],
+)
+def test_doses_said_apart_or_without_a_unit(said: str, dose: str | None, route: str | None) -> None:
+    (cas,) = export(said)
+    (med,) = cas["medications"]
+    assert (med["dose"], med["route"]) == (dose, route)
+
+
+def test_a_route_and_time_said_once_for_several_drugs() -> None:
+    (cas,) = export("Tylenol 1000 mg and meloxicam 15 mg, both PO at 1130.")
+    assert [(m["name"], m["route"], m["time"]) for m in cas["medications"]] == [
+        ("Acetaminophen", "PO", "1130"),
+        ("Meloxicam", "PO", "1130"),
+    ]
+
+
+def test_a_drug_he_is_allergic_to_is_not_given() -> None:
+    (cas,) = export("He's allergic to cefazolin.", "Ertapenem 1 g IV at 0815.")
+    assert cas["allergies"] == "cefazolin"
+    assert [m["name"] for m in cas["medications"]] == ["Ertapenem"]
+
+
+@pytest.mark.parametrize(
+    ("said", "pulse"),
+    [
+        ("Carotid 150, no radial.", 150),
+        ("Radial pulse is good, about 96.", 96),
+        ("Brachial's 84.", 84),
+    ],
+)
+def test_a_pulse_said_by_where_it_was_felt(said: str, pulse: int) -> None:
+    (cas,) = export(said)
+    assert [v["pulse"] for v in cas["vitals"]] == [pulse]
+
+
+def test_a_fluid_volume_after_a_pause() -> None:
+    (cas,) = export("Fresh whole blood, 450 mL, IO at 2210.")
+    assert [(f["name"], f["volume_ml"]) for f in cas["fluids"]] == [("Whole Blood", 450)]
+
+
+@pytest.mark.parametrize(
+    ("said", "unit"),
+    [
+        ("Specialist Dorn, Viper Troop.", "Viper Troop"),
+        ("Sergeant Ames. Third squad is moving up the wadi.", None),
+        ("Sergeant Ames. First platoon, push left!", None),
+    ],
+)
+def test_units_named_or_acting(said: str, unit: str | None) -> None:
+    (cas,) = export(said)
+    assert cas["unit"] == unit
+
+
+@pytest.mark.parametrize(
+    ("said", "time"),
+    [
+        ("He took a round to the gut, this was about 2015.", "2015"),
+        ("Mortar rounds hit at 0618, that's the time of injury.", "0618"),
+        ("She was shot, and around 1105.", "1105"),
+    ],
+)
+def test_time_of_injury_said_beside_the_mechanism(said: str, time: str) -> None:
+    (cas,) = export(said)
+    assert cas["time_of_injury"] == time
+
+
+@pytest.mark.parametrize(
+    ("said", "mechanism"),
+    [
+        ("Caught a round in the left thigh.", "GSW"),
+        ("The MRAP rolled into a canal.", "MVC"),
+        ("He was thrown out of the vehicle.", "MVC"),
+        ("Mechanism blunt, hit by a falling beam.", "Blunt"),
+    ],
+)
+def test_mechanisms_said_in_other_words(said: str, mechanism: str) -> None:
+    (cas,) = export(said)
+    assert mechanism in cas["mechanism"]
