@@ -100,6 +100,11 @@ NEGATED = [
 ]
 
 PLANNED = [
+    # hypothetical, said to a trainee
+    "if it was sucking you'd reach for a [HyFin]",
+    "we'd put a [CAT] on now",
+    "you would give [ketamine] at this point",
+    "we would start an [IO] here",
     # forward
     "going to put a [chest seal] on once he's rolled",
     "gonna push [TXA] when the line is in",
@@ -163,6 +168,17 @@ PLANNED_ACROSS = [
 ]
 
 OTHER = [
+    # care handed to another medic's patient
+    "gave Doc a [CAT] for his guy",
+    "a [tourniquet] for her guy",
+    "Sanchez took the [chest seal] for his patient",
+    "an [NPA] for her patient",
+    "saved a [HyFin] for their patient",
+    "set aside [Combat Gauze] for another patient",
+    "passed the [CAT] for the other guy",
+    "the [splint] for his casualty",
+    "the [tourniquet] he took was my spare",
+    "a [CAT] for his own guy",
     "hand me the [Kerlix]",
     "give me a [CAT]",
     "pass me the [chest seal]",
@@ -221,6 +237,11 @@ OTHER = [
 ]
 
 HISTORICAL = [
+    "caught a [frag] in the left arm back in 2019",
+    "had a [concussion] last month",
+    "had a [concussion] previously",
+    "got those [burns] back home",
+    "a [fracture] of that leg back in basic",
     "history of [asthma]",
     "hx of [seizures]",
     "old [scar] on the left forearm",

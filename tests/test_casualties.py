@@ -275,3 +275,46 @@ def test_resume_keeps_names_and_descriptions() -> None:
     again.analyze(utterance("Back to the interpreter, pulse 130.", 5))
     assert [f.casualty for f in again.facts if f.kind == "vital"] == ["1"]
     assert again.people.with_name("Achterberg") is not None
+
+
+def test_a_role_said_before_the_name_describes_that_casualty() -> None:
+    a = session(
+        "Humvee rolled, two hurt. The driver is Specialist Nkemelu; the gunner is Private Sato.",
+        "The gunner: pulse 118. The driver: pulse 90.",
+    )
+    assert names(a) == {"1": "Nkemelu", "2": "Sato"}
+    assert who(a, "vital", sign="pulse", value=118) == ["2"]
+    assert who(a, "vital", sign="pulse", value=90) == ["1"]
+
+
+def test_a_teammate_addressed_by_rank_and_name_is_no_casualty() -> None:
+    a = session(
+        "Alright, Private Okafor, watch what I do and write it down.",
+        "Casualty is Sergeant Lund, GSW to the left forearm.",
+    )
+    assert names(a) == {"1": "Lund"}
+    assert who(a, "identity", field="last_name") == ["1"]
+
+
+def test_a_casualty_described_by_a_wound_then_referred_back() -> None:
+    a = session(
+        "Three casualties. Sergeant Ives, Private Bo, and the medic, Castillo.",
+        "Ives is the one with the belly wound, Castillo has a cut hand.",
+        "The one with the belly wound: pulse 134, BP 88 over 50.",
+    )
+    assert names(a) == {"1": "Ives", "2": "Bo", "3": "Castillo"}
+    assert who(a, "vital", sign="pulse") == ["1"]
+    assert who(a, "injury") == ["3"]  # the description states no wound of its own
+
+
+def test_names_said_together_share_what_follows() -> None:
+    a = session(
+        "Casualty one is Corporal Aziz. Casualty two is Private Berg.",
+        "Casualty three, Private Cole.",
+        "Aziz and Berg urgent, Cole routine.",
+    )
+    assert [(f.casualty, f.data["category"]) for f in facts_of(a, "evac")] == [
+        ("1", "Urgent"),
+        ("2", "Urgent"),
+        ("3", "Routine"),
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from tccc.analysis.casualties import ONE_WITH as _ONE_WITH
 from tccc.analysis.casualties import Casualties, Mention, count_announced, mentions
 from tccc.analysis.evidence import UtteranceText, evidence, span_confidence
 from tccc.analysis.extractors import (
@@ -162,6 +163,15 @@ class SessionAnalyzer:
             timed = self._time_alone(utt, sentence)
             if timed is not None:
                 return [timed]
+        # "The one with the leg wound" refers to a casualty; it states no wound.
+        described = [(m.start(), m.end()) for m in _ONE_WITH.finditer(sentence.text)]
+        if described:
+            at = sentence.start
+            found = [
+                f
+                for f in found
+                if not any(at + a <= f.start and f.end <= at + b for a, b in described)
+            ]
         # Cues act where they are said: before the findings that follow them.
         events: list[tuple[int, int, _Cue | Found]] = [(c.start, 0, c) for c in cues]
         events += [(f.start, 1, f) for f in found]
@@ -171,6 +181,9 @@ class SessionAnalyzer:
         # received them ("ketamine 50 mg IM for casualty one").
         waiting: list[Found] = []
         targets: list[str] | None = None
+        group: list[str] = []
+        group_end = sentence.start
+        group_introduced = False
         clause_ends = [c.end for c in clauses(sentence)]
 
         def flush(to: list[str] | None) -> None:
@@ -202,6 +215,16 @@ class SessionAnalyzer:
                 continue
             flush(resolved if mention.receiver else targets)
             targets = resolved if mention.kind == "all" else None
+            # "Halvorsen and Mbeki urgent": names said together share what follows.
+            between = sentence.text[group_end - sentence.start : item.start - sentence.start]
+            together = not mention.introduces and not group_introduced
+            group_introduced = mention.introduces
+            if together and group and not waiting and _TOGETHER.fullmatch(between):
+                group = [*group, *(r for r in resolved if r not in group)]
+                targets = group
+            else:
+                group = list(resolved)
+            group_end = item.end
             out.extend(self._introduction(utt, mention, resolved))
         flush(targets)
         return out
@@ -586,6 +609,8 @@ def _revalue(target: Fact, raw: str, unit: str) -> dict[str, Scalar] | None:
         return None
     return data
 
+
+_TOGETHER = re.compile(r"\s*(?:,\s*)?(?:and|&|plus)\s+|\s*,\s*", re.I)
 
 _MARKER_BEFORE_MENTION = (
     r"\b(?:i\s+mean|correction|sorry|no\s*,?\s+wait|wait\s*,?\s+no|make\s+(?:that|it)|rather)"

@@ -80,6 +80,23 @@ _NAMED = re.compile(
 _POSSESSIVE = re.compile(r"['’]s$")
 _WORD = re.compile(r"(?<![\w'’-])([A-Z][a-z][a-z-]*)(?:['’]s)?(?![\w'’-])")
 """A capitalised word, possessive or not ("Quinn's vitals"), that may be a known name."""
+_ROLE_IS = re.compile(r"\b(?:the|our)\s+([a-z][a-z0-9 -]{1,20}?)\s+(?:is|was)\s+$", re.I)
+_ROLE_THEN_NAME = re.compile(r"\bthe\s+([a-z][a-z0-9 -]{1,20}?)\s*,\s+([A-Z][a-z][a-z'’-]+)\b")
+ONE_WITH = re.compile(
+    r"\bthe\s+one\s+(?:with|who\s+has|who's\s+got|that\s+has)\s+((?:[\w'-]+\s+){0,4}?[\w'-]+)"
+    r"(?=\s*[,.:;]|\s*$|\s+(?:is|was|has|got|gets|needs)\b)",
+    re.I,
+)
+_IS_ONE_WITH = re.compile(
+    r"(?:['’]s|\s+is|\s+was)\s+(the\s+one\s+(?:with|who\s+has|who's\s+got|that\s+has)\s+"
+    r"((?:[\w'-]+\s+){0,4}?[\w'-]+))(?=\s*[,.:;]|\s*$)",
+    re.I,
+)
+_TEAMMATE_VERB = re.compile(
+    r"\s*,\s*(?:(?:you|now|okay)\s+)?(?:watch|write|get|grab|hand|bring|go|run|call|cover|check"
+    r"|take|help|pull|push|hold|throw|pass|cut|set|start|find|put|keep\s+an\s+eye|drag|carry)\b",
+    re.I,
+)
 _DESCRIBED_AS = re.compile(r"\s*,?\s+(?:is|was|'s)\s+(?:the|our|their|an?)\s+", re.I)
 _APPOSITIVE = re.compile(r"\s*,\s+(?:the|our|their)\s+", re.I)
 # Words before a mention that make it the receiver of what was said before it in the clause:
@@ -269,7 +286,11 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
         if name is None:
             continue
         words = [_POSSESSIVE.sub("", w) for w in name.group(1).split()]
-        alias = _description(text, name.end(), lex, described)
+        if addressed(text, m.start(), name.end()) and people.with_name(words[-1]) is None:
+            continue  # "Private Hale, watch what I do": a teammate spoken to
+        alias = _description(text, name.end(), lex, described) or _role_before(
+            text, m.start(), lex, described
+        )
         out.append(
             Mention(
                 at + m.start(),
@@ -282,6 +303,25 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
                 alias=alias,
             )
         )
+    if people.announced > len(people.known):
+        for m in _ROLE_THEN_NAME.finditer(text):
+            role = lex.casualty_roles.fullmatch(m.group(1))
+            if role is None or m.group(2).lower() in lex.not_names:
+                continue
+            described.append(m.start(1))
+            s = m.start(2)
+            out.append(
+                Mention(
+                    at + s, at + m.end(2), "name", m.group(2), introduces=True, alias=m.group(1)
+                )
+            )
+    for m in ONE_WITH.finditer(text):
+        if m.start() in described:
+            continue
+        key = _one_with(m.group(1))
+        if people.with_name(key) is not None:
+            receiver = _receiver(text, m.start())
+            out.append(Mention(at + m.start(), at + m.end(), "alias", key, receiver=receiver))
     for m in _NAMED.finditer(text):
         word = m.group(1) or m.group(2)
         if word.lower() in lex.not_names:
@@ -303,8 +343,10 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
             continue
         if word.lower() in lex.casualty_role_words:
             continue  # "Interpreter is urgent": the description, found above
+        alias = _description(text, m.end(1), lex, described)
+        receiver = _receiver(text, m.start())
         out.append(
-            Mention(at + m.start(), at + m.end(), "name", word, receiver=_receiver(text, m.start()))
+            Mention(at + m.start(), at + m.end(), "name", word, receiver=receiver, alias=alias)
         )
     for m in _ALL.finditer(text):
         if _MANY.match(text, m.start()):
@@ -320,8 +362,13 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
 
 
 def _description(text: str, end: int, lex: Lexicon, said: list[int]) -> str | None:
-    """A description said right after a mention: "is the interpreter", ", the gunner,"; its
-    start is added to `said` so it is not read again as a reference."""
+    """A description said right after a mention: "is the interpreter", ", the gunner,", "'s
+    the one with the leg wound"; its start is added to `said` so it is not read again as a
+    reference."""
+    one = _IS_ONE_WITH.match(text, end)
+    if one is not None:
+        said.append(one.start(1))
+        return _one_with(one.group(2))
     m = _DESCRIBED_AS.match(text, end) or _APPOSITIVE.match(text, end)
     if m is None:
         return None
@@ -330,6 +377,32 @@ def _description(text: str, end: int, lex: Lexicon, said: list[int]) -> str | No
         return None
     said.append(role.start())
     return role.group(0).lower()
+
+
+def _role_before(text: str, start: int, lex: Lexicon, said: list[int]) -> str | None:
+    """A description said before a name: "the driver is Specialist Kaya"."""
+    m = _ROLE_IS.search(text[:start])
+    if m is None:
+        return None
+    role = lex.casualty_roles.fullmatch(m.group(1))
+    if role is None:
+        return None
+    said.append(m.start(1))
+    return role.group(0).lower()
+
+
+def _one_with(words: str) -> str:
+    """The key of a description by a wound ("the leg wound" -> "one with leg wound")."""
+    kept = [w for w in words.lower().split() if w not in ("the", "a", "an", "his", "her")]
+    return "one with " + " ".join(kept)
+
+
+def addressed(text: str, start: int, end: int) -> bool:
+    """True when a name opening a sentence is followed by an instruction to a teammate
+    ("Private Hale, watch what I do", "Corporal Diaz, grab the litter")."""
+    if text[:start].strip(" ,.!?").lower() not in ("", "alright", "okay", "ok", "hey", "now", "so"):
+        return False
+    return _TEAMMATE_VERB.match(text, end) is not None
 
 
 def _receiver(text: str, start: int) -> bool:

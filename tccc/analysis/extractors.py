@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tccc.analysis.casualties import addressed
 from tccc.analysis.lexicon import Lexicon
 from tccc.analysis.text import ClockTime, Span, clauses, comma_pieces, negated, times
 from tccc.events import Scalar
@@ -65,6 +66,12 @@ def site_at(
     if m is None:
         return None
     region = m.group(0).lower()
+    if region == "back":
+        # "the back of the right thigh": the back is a side of the region named after it.
+        behind = re.match(r"\s+of\s+(?:the\s+|his\s+|her\s+)?", clause.text[m.end() :])
+        further = lex.region_pattern.search(clause.text, m.end()) if behind else None
+        if further is not None and further.start() - m.end() <= behind.end() + 10:
+            m, region = further, further.group(0).lower()
     # The side is said right before the region, maybe with a few words of position between
     # ("left upper arm", "right side of the skull"); a side further back belongs elsewhere.
     lead = _SIDE_LEAD.search(clause.text[rel : m.start()])
@@ -236,6 +243,8 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     text = sentence.text
     for m in lex.ranks.finditer(text):
         name = _NAME.match(text, m.end())
+        if name and addressed(text, m.start(), name.end()):
+            continue  # "Private Hale, watch what I do": a teammate's name, not the casualty's
         if name:
             words = [re.sub(r"['’]s$", "", w) for w in name.group(1).split()]
             out.append(
@@ -348,9 +357,11 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
                 # "the driver priority": a casualty known by a description (kept only if one is).
                 data["subject"] = role.group(0).lower()
             elif words and not _EVAC_CONTEXT.search(clause.text):
-                if len(words) > 1 or not re.fullmatch(r"[A-Z][a-z'-]+", words[0]):
+                # "Diaz is urgent", "Aziz and Berg urgent": names of casualties (checked by
+                # the analyzer), the last one said right before the category.
+                if not all(re.fullmatch(r"[A-Z][a-z'-]+", w) for w in words):
                     continue
-                data["subject"] = words[0]
+                data["subject"] = words[-1]
             out.append(_at(clause, "evac", data, m.start(), m.end()))
     return out
 
