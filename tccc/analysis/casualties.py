@@ -305,8 +305,8 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
         )
     if people.announced > len(people.known):
         for m in _ROLE_THEN_NAME.finditer(text):
-            role = lex.casualty_roles.fullmatch(m.group(1))
-            if role is None or m.group(2).lower() in lex.not_names:
+            said_role = lex.casualty_roles.fullmatch(m.group(1))
+            if said_role is None or m.group(2).lower() in lex.not_names:
                 continue
             described.append(m.start(1))
             s = m.start(2)

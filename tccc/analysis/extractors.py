@@ -70,7 +70,7 @@ def site_at(
         # "the back of the right thigh": the back is a side of the region named after it.
         behind = re.match(r"\s+of\s+(?:the\s+|his\s+|her\s+)?", clause.text[m.end() :])
         further = lex.region_pattern.search(clause.text, m.end()) if behind else None
-        if further is not None and further.start() - m.end() <= behind.end() + 10:
+        if behind and further and further.start() - m.end() <= behind.end() + 10:
             m, region = further, further.group(0).lower()
     # The side is said right before the region, maybe with a few words of position between
     # ("left upper arm", "right side of the skull"); a side further back belongs elsewhere.
