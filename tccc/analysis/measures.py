@@ -14,7 +14,7 @@ _FILL = (
     r"(?:\s+(?:is|was|of|at|now|came|come|went|going|dropping|dropped|down|up|to|about|around"
     r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s"
     # "radial pulse is good, about 110": a word on how it feels, then the count
-    r"|good|palpable|present|fast|rapid|slow|regular|bounding)|\s*,){0,5}"
+    r"|good|palpable|present|fast|rapid|slow|regular|bounding|uh|um|er|ah)|\s*,){0,6}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(

@@ -84,7 +84,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?;]")
 _PAUSES = frozenset(("", ",", "-", "--", "—", "...", "…", ",...", "...,"))
 
 # Rule names, in the order they are tried; `TextEdit.rule` and `Normaliser.counts` use them.
-RULES = ("phonetic", "acronym", "term", "numbers", "unit", "fuzzy")
+RULES = ("disfluency", "phonetic", "acronym", "term", "numbers", "unit", "fuzzy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +346,9 @@ class Normaliser:
                 numeric = tokens[i].text.isdigit() or bool(_DECIMAL.fullmatch(tokens[i].text))
                 i += 1
                 continue
+            if match.rule == "disfluency" and match.raw_end <= copied:
+                i += 1  # already inside the rule before it
+                continue
             numeric = match.numeric
             i = match.end
             start = max(match.raw_start, copied)
@@ -374,7 +377,8 @@ class Normaliser:
 
     def _match(self, tokens: Sequence[_Token], i: int, numeric: bool) -> _Match | None:
         return (
-            self._roster(tokens, i)
+            self._disfluency(tokens, i)
+            or self._roster(tokens, i)
             or self._name(tokens, i)
             or self._label(tokens, i)
             or self._number(tokens, i)
@@ -390,6 +394,84 @@ class Normaliser:
         return acronym
 
     # -- phonetic ---------------------------------------------------------------------------
+
+    def _disfluency(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+        """A filler said between pauses ("pulse is, uh, 88") or a word or two said again
+        ("a, a frag, frag wound", "the back, the back deck", "right, uh, right hand") is
+        dropped: the edit joins it to the word before, so every edit still maps back to raw
+        words. Numbers, digits and phonetic letters are never dropped as repeats ("four four
+        seven one", "Oscar Oscar" are values; spoken restarts of a number are the number
+        rule's), nor a filler between two of them ("one, uh, fourteen" stays two numbers)."""
+        t = self._tables
+        token = tokens[i]
+        if i + 1 < len(tokens) and not self._value_word(token):
+            copy = self._repeat(tokens, i)
+            if copy is not None:
+                return copy
+        if token.key not in t.fillers or i == 0 or not _pause(token.sep):
+            return None
+        before, after = tokens[i - 1], tokens[i + 1] if i + 1 < len(tokens) else None
+        if after is None or not _pause(after.sep):
+            return None
+        if (
+            self._value_word(before)
+            or self._value_word(after)
+            or after.lower in t.number_starts
+            or before.lower in t.number_starts
+        ):
+            # Next to a number the filler stays: the number rules read restarts around it
+            # ("one, uh, one-twelve"), and the extractors step over it ("pulse is, uh, 88").
+            return None
+        if before.key in t.fillers:
+            return None
+        # ", uh," becomes a space: the edit stays on raw words, a second pass finds nothing.
+        comma = token.sep.rfind(",")
+        if comma < 0 or token.sep[:comma].strip():
+            return None
+        start = before.end + comma
+        end = token.end + (1 if after.sep.startswith(",") else 0)
+        return _Match(i + 1, " ", "disfluency", start, end)
+
+    def _repeat(self, tokens: Sequence[_Token], i: int) -> _Match | None:
+        """One or two words said again after a pause (fillers between allowed)."""
+        t = self._tables
+        for size in (2, 1):
+            first = tokens[i : i + size]
+            if len(first) < size or any(not _joined(x.sep) for x in first[1:]):
+                continue
+            if any(self._value_word(x) for x in first):
+                continue
+            j, last = i + size, -1
+            while True:
+                k = j
+                while k < len(tokens) and tokens[k].key in t.fillers and _pause(tokens[k].sep):
+                    k += 1
+                again = tokens[k : k + size]
+                if (
+                    len(again) < size
+                    or [x.key for x in again] != [x.key for x in first]
+                    or not _pause(again[0].sep)
+                    or any(not _joined(x.sep) for x in again[1:])
+                ):
+                    break
+                j, last = k + size, k + size - 1
+            if last >= 0:
+                written = "".join(x.sep + x.text for x in first)[len(first[0].sep) :]
+                return _Match(j, written, "disfluency", first[0].start, tokens[last].end)
+        return None
+
+    def _value_word(self, token: _Token) -> bool:
+        """A word that may be part of a value said twice on purpose: digits, number words,
+        phonetic letters ("four four", "Oscar Oscar")."""
+        t = self._tables
+        return (
+            any(c.isdigit() for c in token.text)
+            or token.lower == "point"
+            or (t.numbers.is_number_word(token.lower) and token.lower not in ("a", "an"))
+            or token.lower in t.letters
+            or token.lower in t.units
+            or token.lower in t.fillers
+        )
 
     def _roster(self, tokens: Sequence[_Token], i: int) -> _Match | None:
         t = self._tables
