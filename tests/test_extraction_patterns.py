@@ -142,3 +142,71 @@ def test_time_of_injury_said_beside_the_mechanism(said: str, time: str) -> None:
 def test_mechanisms_said_in_other_words(said: str, mechanism: str) -> None:
     (cas,) = export(said)
     assert mechanism in cas["mechanism"]
+
+
+@pytest.mark.parametrize(
+    ("said", "limbs"),
+    [
+        ("CAT, left arm, 0915.", [("L Arm", "0915")]),
+        ("Got CATs on both legs at 1120.", [("L Leg", "1120"), ("R Leg", "1120")]),
+        ("AAJT around the pelvis in the truncal position at 2231.", [("Truncal", "2231")]),
+    ],
+)
+def test_tourniquet_limbs_said_other_ways(said: str, limbs: list[tuple[str, str]]) -> None:
+    (cas,) = export(said)
+    assert [(t["limb"], t["time"]) for t in cas["tourniquets"]] == limbs
+
+
+@pytest.mark.parametrize(
+    ("said", "site"),
+    [
+        ("The left calf has a big ragged frag wound.", "left calf"),
+        ("The left shin is split wide open.", "left lower leg"),
+        ("Left leg is gone below the knee.", "left leg below the knee"),
+        ("Frag, right shoulder.", "right shoulder"),
+        ("Road rash down the left forearm.", "left forearm"),
+    ],
+)
+def test_wound_sites_said_before_or_listed_after(said: str, site: str) -> None:
+    (cas,) = export(said)
+    assert [i["site"] for i in cas["injuries"]] == [site]
+
+
+@pytest.mark.parametrize(
+    ("said", "mechanism"),
+    [
+        ("His hand got crushed in the ramp hinge.", "Other"),
+        ("A local came at him with a machete.", "Other"),
+    ],
+)
+def test_crush_and_blades_are_other(said: str, mechanism: str) -> None:
+    (cas,) = export(said)
+    assert cas["mechanism"] == [mechanism]
+
+
+@pytest.mark.parametrize(
+    ("said", "avpu"),
+    [("He only reacts to pain.", "P"), ("Opens his eyes to voice.", "V")],
+)
+def test_avpu_said_as_reactions(said: str, avpu: str) -> None:
+    (cas,) = export(said)
+    assert [v["avpu"] for v in cas["vitals"]] == [avpu]
+
+
+@pytest.mark.parametrize(
+    ("said", "category"),
+    [("Precedence Charlie.", "Priority"), ("She's line three Alpha.", "Urgent")],
+)
+def test_nine_line_precedence_for_one_patient(said: str, category: str) -> None:
+    (cas,) = export("GSW to the arm.", said)
+    assert cas["evac_category"] == category
+
+
+def test_a_determiner_before_team_names_no_unit() -> None:
+    (cas,) = export("Sergeant Ruiz, GSW to the thigh. His team leader put a CAT on.")
+    assert cas["unit"] is None
+
+
+def test_a_time_said_around_is_a_time() -> None:
+    (cas,) = export("Around 1340 a detainee cut her with a knife, left forearm.")
+    assert cas["time_of_injury"] == "1340"

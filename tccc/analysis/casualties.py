@@ -52,7 +52,7 @@ _BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z
 # "Both lower legs" is a site, not two casualties.
 _ALL = re.compile(
     r"\b(?:both(?=\s+(?:of\s+them|casualties|patients|men|guys|soldiers|are|were|got|get|have"
-    r"|had|need|needed|received|went|go)\b)|all\s+(?:three|four|five|of\s+them|casualties"
+    r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|of\s+them|casualties"
     r"|patients)|each\s+of\s+them|every(?:one|body))\b",
     re.I,
 )

@@ -213,7 +213,9 @@ def _unit_pattern(roles: tuple[str, ...]) -> re.Pattern[str]:
     # A unit's own name in capitals ("Sapper Company", "Bandit Troop") counts too: a mishearing
     # of a letter ("Blanco Company") rests on an unsure word and is held back as a suggestion.
     return re.compile(
-        rf"\b((?i:{_PHONETIC}|{_ORDINAL_WORDS}|{role})|\d+(?:st|nd|rd|th)|[A-Z][a-z]{{2,}})\s+"
+        rf"\b((?i:{_PHONETIC}|{_ORDINAL_WORDS}|{role})|\d+(?:st|nd|rd|th)"
+        r"|(?!(?:His|Her|Their|Our|My|Your|The|This|That|Each|Every|Whole|Same|Other|Another)\b)"
+        rf"[A-Z][a-z]{{2,}})\s+"
         rf"((?i:{_KINDS}))\b"
     )
 
@@ -325,10 +327,24 @@ _EVAC_FILLER = re.compile(
     r"|i|i'd|i'm|i'll|we|we'd|we're|we'll|call|calling|called|him|her|make|making|put|putting"
     r"|would|will|going|to|be|he's|she's|it's|overall|definitely|probably|say|consider|guy|guys"
     r"|man|soldier|kid|individual|both|all|them|they|are|were|should|needs?|as|classified|triage"
-    r"|out|goes|listed|marked|tagged|moving|move|send|sending|going|category|cat|precedence)\b"
+    r"|out|goes|listed|marked|tagged|moving|move|send|sending|going|category|cat|precedence"
+    r"|went|go|you're|you|you'll|of|for|now|call|it|he'll|she'll|they're|surgical)\b"
     r"|'s\b",
     re.I,
 )
+
+
+# The 9-line's precedence letters, said for one patient: "precedence Alpha", "line three
+# Charlie" (a count before the letter numbers patients of a 9-line and names no one).
+_PRECEDENCE = re.compile(
+    r"\b(?:precedence|line\s+(?:3|three))\s*[,:]?\s*(?:is\s+)?(alpha|bravo|charlie|delta)\b", re.I
+)
+_PRECEDENCE_CATEGORY = {
+    "alpha": "Urgent",
+    "bravo": "Urgent",
+    "charlie": "Priority",
+    "delta": "Routine",
+}
 
 
 def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
@@ -363,6 +379,10 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
                     continue
                 data["subject"] = words[-1]
             out.append(_at(clause, "evac", data, m.start(), m.end()))
+    if not out:
+        for m in _PRECEDENCE.finditer(sentence.text):
+            data = {"category": _PRECEDENCE_CATEGORY[m.group(1).lower()]}
+            out.append(_at(sentence, "evac", data, m.start(), m.end()))
     return out
 
 
@@ -491,8 +511,10 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
 # the right calf" (a few words between, if they name no care).
 _LINK = re.compile(
     r"\s*,?\s*((?:[\w'-]+,?\s+){0,4}?)(?:to|of|in|on|over|at|across|along|through|into|near"
-    r"|around|under|behind)\s+(?:the\s+|his\s+|her\s+)?"
+    r"|around|under|behind|down|up)\s+(?:the\s+|his\s+|her\s+)?"
     r"|\s+(?:his|her)\s+"
+    # "frag, left hand", "one round, left chest": a site listed right after the wound.
+    r"|\s*,\s*(?=(?:left|right|both|bilateral)\b)"
 )
 _AND = re.compile(r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?")
 _LEVEL = re.compile(r"\s+((?:above|below)\s+the\s+(?:knee|elbow))")
@@ -589,12 +611,24 @@ def _linked_sites(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, int, i
     return sites
 
 
+_SITE_IS = re.compile(
+    r"\s*(?:['’]s|is|are|was|were|has|had|have|got|with|shows?)\b(?:\s+(?:got|been|just|now|also"
+    r"|a|an|the|some|two|multiple|several|\w+ly))*(?:\s+[a-z'-]+){0,3}?\s*",
+    re.I,
+)
+
+
 def _site_before(clause: Span, lex: Lexicon, at: int) -> tuple[str, str, int, int] | None:
     """The site that ends at most 3 characters before offset `at` ("chest wound")."""
     pos, last = clause.start, None
     while (found := site_at(clause, lex, pos)) is not None and found[3] <= at:
         last, pos = found, found[3]
-    return last if last is not None and at - last[3] <= 3 else None
+    if last is None:
+        return None
+    gap = clause.text[last[3] - clause.start : at - clause.start]
+    # "chest wound", "the right thigh has a big open frag wound", "the back of the left hand
+    # is degloved", "left leg is gone".
+    return last if len(gap) <= 3 or _SITE_IS.fullmatch(gap) else None
 
 
 def _units(sentence: Span, lex: Lexicon) -> list[Found]:

@@ -19,6 +19,13 @@ from tccc.events import Scalar
 
 # Devices made for junctional bleeding: their row is Junctional wherever they are put.
 _JUNCTIONAL_TYPES = ("SAM-JT", "JETT", "CROC")
+# A device around the pelvis or abdomen: the card's Truncal row ("AAJT in the truncal position").
+_TRUNCAL_TYPES = ("AAJT",)
+_TRUNCAL = re.compile(r"\btruncal\b", re.I)
+# "CAT, right leg, 1504": the limb said in the clause after the device.
+_SITE_OPENS = re.compile(
+    r"\s*(?:on\s+|to\s+|around\s+)?(?:the\s+|his\s+|her\s+)?(?:left|right|both)\b", re.I
+)
 _ITS_A = re.compile(r"\b(?:it's|it\s+is|it\s+was|that's)\s+(?:a|an)\s+$", re.I)
 # Another action after a time or "and": a site after it is not where this tourniquet went
 # ("CAT at 0645 started an IV in the left arm" when the medic's pauses lost the stops).
@@ -109,10 +116,16 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
                 site = site_at(clause, lex, clause.start)
                 if site is not None and not 0 <= a_start - site[3] <= 2:
                     site = None
+            if site is None and j + 1 == len(anchors) and i + 1 < len(cls):
+                nxt = cls[i + 1]
+                if _SITE_OPENS.match(nxt.text) and not lex.tourniquet.search(nxt.text):
+                    site = site_at(nxt, lex, nxt.start)
             limb = limb_row(site[0], site[1]) if site else None
             category = "Extremity"
             junctional = lex.junctional.search(low[max(0, a_rel - 14) : a_rel_end])
-            if junctional or kind in _JUNCTIONAL_TYPES:
+            if kind in _TRUNCAL_TYPES or _TRUNCAL.search(low):
+                limb, category = "Truncal", "Truncal"
+            elif junctional or kind in _JUNCTIONAL_TYPES:
                 limb, category = "Junctional", "Junctional"
                 kind = kind if kind in _JUNCTIONAL_TYPES else None
             clock = times(segment)
@@ -138,7 +151,11 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
             extras = tuple((t.start, t.end) for t in used if in_later)
             stamps: list[str | None] = [t.hhmm for t in used]
             stamps += [None] * (n - len(stamps))
-            for stamp in stamps:
+            limbs: list[str | None] = [limb]
+            both = site is not None and re.search(r"\b(?:both|bilateral)\b", site[0])
+            if site is not None and both and limb is None and site[1] in ("Arm", "Leg"):
+                limbs = [f"L {site[1]}", f"R {site[1]}"]  # "CATs on both thighs": one a side
+            for stamp, limb in _each(stamps, limbs):
                 data = {
                     "limb": limb,
                     "type": kind,
@@ -149,6 +166,14 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
                 }
                 out.append(Found("tourniquet", data, start, end, extras))
     return out
+
+
+def _each(stamps: list[str | None], limbs: list[str | None]) -> list[tuple[str | None, str | None]]:
+    """Pairs of (time, limb) for each tourniquet of a mention: one time for both limbs when
+    only one was said."""
+    if len(limbs) == 1:
+        return [(stamp, limbs[0]) for stamp in stamps]
+    return [(stamps[k] if k < len(stamps) else stamps[0], limb) for k, limb in enumerate(limbs)]
 
 
 def _type_of_previous(clause: Span, anchors: list[tuple[str | None, int, int]]) -> str | None:

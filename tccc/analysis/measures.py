@@ -76,16 +76,18 @@ _AVPU_WORDS = (
     (
         "P",
         re.compile(
-            r"\b(?:responds?|responding|responsive|response)\s+(?:only\s+)?to\s+"
-            r"pain(?:ful\s+stimuli)?\b",
+            r"\b(?:responds?|responding|responsive|response|reacts?|reacted|reacting|withdraws"
+            r"|withdrew|moans?|moaned|groans?)\s+(?:only\s+)?to\s+(?:painful\s+stimul\w+|pain"
+            r"|a\s+sternal\s+rub|sternal\s+rub)\b",
             re.I,
         ),
     ),
     (
         "V",
         re.compile(
-            r"\b(?:responds?|responding|responsive|response)\s+(?:only\s+)?to\s+"
-            r"(?:voice|verbal)\b",
+            r"\b(?:responds?|responding|responsive|response|reacts?|reacted|reacting|opens\s+"
+            r"(?:his|her)\s+eyes)\s+(?:only\s+)?to\s+(?:voice|verbal|his\s+name|her\s+name"
+            r"|(?:my\s+)?voice|verbal\s+stimul\w+|shouting|yelling)\b",
             re.I,
         ),
     ),

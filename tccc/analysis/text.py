@@ -18,7 +18,9 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 _TIME_CUE = re.compile(
-    r"\b(?:at|@|time|since|started|applied|given|injury)\s*$|^\s*$", re.IGNORECASE
+    r"\b(?:at|@|time|since|started|applied|given|injury|around|about|approximately|approx"
+    r"|roughly|by)\s*$|^\s*$",
+    re.IGNORECASE,
 )
 
 
