@@ -9,6 +9,16 @@ from __future__ import annotations
 import pytest
 from test_analyzer import export, facts_of, session
 
+from tccc.analysis.analyzer import SessionAnalyzer
+from tccc.analysis.record import fold
+from tccc.reports.export import export_document
+
+
+def export_all(a: SessionAnalyzer) -> list[dict[str, object]]:
+    """The exported casualties of an analyzer's facts."""
+    casualties: list[dict[str, object]] = export_document(fold(a.facts))["casualties"]
+    return casualties
+
 
 def test_a_burn_ticks_the_burn_mechanism_too() -> None:
     (cas,) = export("Grenade went off in the truck.", "Burns to the left forearm and hand.")
@@ -210,3 +220,40 @@ def test_a_determiner_before_team_names_no_unit() -> None:
 def test_a_time_said_around_is_a_time() -> None:
     (cas,) = export("Around 1340 a detainee cut her with a knife, left forearm.")
     assert cas["time_of_injury"] == "1340"
+
+
+def test_a_fire_at_a_scene_of_several_burns_only_the_burned() -> None:
+    a = session(
+        "RPG hit the truck and it caught fire, two casualties.",
+        "Casualty one, frag to the right arm.",
+        "Casualty two, burns to both hands.",
+    )
+    cases = {c["label"]: c["mechanism"] for c in export_all(a)}
+    assert cases == {"1": ["RPG"], "2": ["RPG", "Burn"]}
+
+
+def test_a_drug_then_its_form_is_one_drug() -> None:
+    (cas,) = export("Giving him fentanyl, the lollipop, 800 mics at 1106.")
+    assert [(m["name"], m["dose"]) for m in cas["medications"]] == [("OTFC", "800 mcg")]
+
+
+def test_a_reaction_to_a_drug_is_an_allergy_not_a_dose() -> None:
+    (cas,) = export("He had a reaction to Keflex as a kid, a rash.")
+    assert cas["allergies"] == "keflex" and cas["medications"] == []
+
+
+@pytest.mark.parametrize(
+    ("said", "unit"),
+    [
+        ("PFC Lowe, Heavy Weapons Platoon.", "Heavy Weapons Platoon"),
+        ("Specialist Ng, Service and Recovery Section.", "Service and Recovery Section"),
+    ],
+)
+def test_unit_names_of_several_words(said: str, unit: str) -> None:
+    (cas,) = export(said)
+    assert cas["unit"] == unit
+
+
+def test_kerlix_over_a_dressing_or_counted_is_no_dressing() -> None:
+    (cas,) = export("Pressure dressing on the calf, Kerlix over it. Two rolls of Kerlix left.")
+    assert cas["hemorrhage_dressings"] == ["Pressure"]

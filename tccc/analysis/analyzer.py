@@ -312,6 +312,10 @@ class SessionAnalyzer:
         if f.kind == "identity" and f.data["field"] == "battle_roster":
             self.people.roster_said(str(f.data["value"]), correcting=corrects_from is not None)
         if f.kind in ("mechanism", "time_of_injury") and (many or self.current is None):
+            if many and f.data.get("value") == "Burn":
+                # "The truck caught fire, four casualties": only those with burns are burned
+                # (a burn injury ticks Burn for its casualty).
+                return []
             labels = [SCENE]
         elif targets:
             labels = targets

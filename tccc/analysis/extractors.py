@@ -132,6 +132,12 @@ _ALLERGY = re.compile(
     re.I,
 )
 _ALLERGY_BEFORE = re.compile(r"\b([a-z][\w-]+)\s+allerg(?:y|ies)\b", re.I)
+# "had a reaction to Keflex", "put Keflex down as his allergy"
+_REACTION = re.compile(
+    rf"\b(?:reaction\s+to|reacts\s+to)\s+{_ALLERGEN}"
+    r"|\bput\s+([a-z][\w-]*)\s+down\s+as\s+(?:his|her|the)\s+allergy",
+    re.I,
+)
 _NOT_ALLERGEN = frozenset(
     {
         "so",
@@ -215,7 +221,9 @@ def _unit_pattern(roles: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(
         rf"\b((?i:{_PHONETIC}|{_ORDINAL_WORDS}|{role})|\d+(?:st|nd|rd|th)"
         r"|(?!(?:His|Her|Their|Our|My|Your|The|This|That|Each|Every|Whole|Same|Other|Another)\b)"
-        rf"[A-Z][a-z]{{2,}})\s+"
+        # A unit's own name, maybe of several words: "Heavy Weapons Platoon", "Service and
+        # Recovery Section"
+        rf"[A-Z][a-z]{{2,}}(?:\s+(?:and\s+)?(?!(?i:{_PHONETIC})\b)[A-Z][a-z]{{2,}}){{0,2}})\s+"
         rf"((?i:{_KINDS}))\b"
     )
 
@@ -295,13 +303,17 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     nkda = [*lex.nkda.finditer(text), *_NO_ALLERGY.finditer(text)]
     for m in sorted(nkda, key=lambda m: m.start())[:1]:
         out.append(_field(sentence, "allergies", "NKDA", m))
-    allergens = [*_ALLERGY.finditer(text), *_ALLERGY_BEFORE.finditer(text)]
+    allergens = [
+        *_ALLERGY.finditer(text),
+        *_ALLERGY_BEFORE.finditer(text),
+        *_REACTION.finditer(text),
+    ]
     for m in sorted(allergens, key=lambda m: m.start()):
-        value = re.sub(r"\s*,\s*", " and ", m.group(1).lower())
+        value = re.sub(r"\s*,\s*", " and ", (m.group(1) or m.group(2)).lower())
         if value.split()[0] in _NOT_ALLERGEN:
             continue  # "allergic to so, that's it": a misheard allergen is no allergy
         if value in ("anything", "any", "nothing", "none") or _negated_in(
-            sentence, m.start(), m.end()
+            sentence, m.start(), m.end(), "allergy"
         ):
             continue  # "not allergic to anything" is NKDA (above); a question is nothing
         data: dict[str, Scalar] = {"field": "allergies", "value": value}
@@ -669,8 +681,15 @@ _UNIT_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
 def _titled(words: str) -> str:
-    # An acronym said as one ("HHC") stays in capitals.
-    return " ".join(w if w.isupper() and len(w) > 1 else _capital(w) for w in words.split())
+    # An acronym said as one ("HHC") stays in capitals; "and", "of" stay small.
+    return " ".join(
+        w
+        if w.isupper() and len(w) > 1
+        else w.lower()
+        if w.lower() in ("and", "of")
+        else _capital(w)
+        for w in words.split()
+    )
 
 
 def _capital(word: str) -> str:
@@ -678,10 +697,10 @@ def _capital(word: str) -> str:
     return word[:1].upper() + word[1:].lower()
 
 
-def _negated_in(sentence: Span, start: int, end: int) -> bool:
+def _negated_in(sentence: Span, start: int, end: int, kind: str | None = None) -> bool:
     for clause in clauses(sentence):
         if clause.start <= sentence.start + start < clause.end:
-            return negated(clause, sentence.start + start, sentence.start + end, sentence)
+            return negated(clause, sentence.start + start, sentence.start + end, sentence, kind)
     return False
 
 

@@ -247,7 +247,9 @@ def _route(lex: Lexicon, before: str, after: str) -> str | None:
     return "IN" if _INTRANASAL.search(after) else None
 
 
-_ALLERGY_BEFORE = re.compile(r"\ballerg\w*(?:\s+to)?(?:\s*[:,-]?\s*\w+){0,2}\s*$", re.I)
+_ALLERGY_BEFORE = re.compile(
+    r"\b(?:allerg\w*(?:\s+to)?|reaction\s+to|reacts\s+to)(?:\s*[:,-]?\s*\w+){0,2}\s*$", re.I
+)
 _UNITLESS_AFTER = re.compile(r"\s*,?\s*(?:of\s+)?(\d+(?:\.\d+)?)\b(?!\s*(?:[/%:.]\d|\d|%))")
 _UNITLESS_BEFORE = re.compile(r"\b(\d+(?:\.\d+)?)\s+(?:of\s+)(?:the\s+)?$")
 _DOSE_BEFORE = re.compile(rf"{_DOSE.pattern}\s*(?:of\s+)?(?:the\s+)?$", re.I)
@@ -286,7 +288,18 @@ def medications(sentence: Span, lex: Lexicon) -> list[Found]:
                 "time": clock[0].hhmm if clock else None,
             }
             out.append(Found("medication", data, start, end, tuple(extras)))
-    return _shared_route_and_time(sentence, out, lex)
+    return _shared_route_and_time(sentence, _one_form(out), lex)
+
+
+def _one_form(found: list[Found]) -> list[Found]:
+    """ "Fentanyl, the lollipop, 800 mics": the drug named, then its form, is one drug (the
+    form's)."""
+    otfc = [f for f in found if f.data["name"] == "OTFC"]
+    return [
+        f
+        for f in found
+        if not (f.data["name"] == "Fentanyl" and any(0 <= o.start - f.end <= 16 for o in otfc))
+    ]
 
 
 def _dose(
