@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -49,11 +49,19 @@ class Choice:
 
     def find(self, text: str) -> list[tuple[str, re.Match[str]]]:
         """Every (canonical, match) in text, in text order, the longest phrase at each place."""
-        out: list[tuple[str, re.Match[str]]] = []
-        for m in self.pattern.finditer(text):
-            group = m.lastgroup or "v0_0"
-            out.append((self.names[int(group[1 : group.index("_")])], m))
-        return out
+        # Several extractors ask the same choice about the same clause: scanned once.
+        return list(_scan(self.names, self.pattern, text))
+
+
+@lru_cache(maxsize=4096)
+def _scan(
+    names: tuple[str, ...], pattern: re.Pattern[str], text: str
+) -> tuple[tuple[str, re.Match[str]], ...]:
+    out: list[tuple[str, re.Match[str]]] = []
+    for m in pattern.finditer(text):
+        group = m.lastgroup or "v0_0"
+        out.append((names[int(group[1 : group.index("_")])], m))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # A colon ends a sentence ("Vitals at 1040: pulse 128") unless a value follows it, as in
 # "AVPU: V", "Pulse: 110" or "Allergies: none".
@@ -69,6 +70,12 @@ def clauses(sentence: Span) -> list[Span]:
     slow, spaced dictation makes Whisper write one after nearly every word ("gunshot, wound, to
     the left, thigh"), which would cut a finding from its site or time.
     """
+    return list(_clauses(sentence))
+
+
+@lru_cache(maxsize=2048)
+def _clauses(sentence: Span) -> tuple[Span, ...]:
+    # Every extractor asks for the clauses of the same sentence: they are cut once.
     out: list[Span] = []
     lone_before = False
     for piece in comma_pieces(sentence):
@@ -80,7 +87,7 @@ def clauses(sentence: Span) -> list[Span]:
             )
         out.append(piece)
         lone_before = lone
-    return out
+    return tuple(out)
 
 
 _LONE_WORD = re.compile(r"\s*[a-z][a-z'-]*[.!?]?\s*", re.IGNORECASE)
