@@ -257,3 +257,18 @@ def test_unit_names_of_several_words(said: str, unit: str) -> None:
 def test_kerlix_over_a_dressing_or_counted_is_no_dressing() -> None:
     (cas,) = export("Pressure dressing on the calf, Kerlix over it. Two rolls of Kerlix left.")
     assert cas["hemorrhage_dressings"] == ["Pressure"]
+
+
+@pytest.mark.parametrize(
+    ("said", "field", "value"),
+    [
+        ("Allergies: sulfa.", "allergies", "sulfa"),
+        ("Known allergy: shellfish.", "allergies", "shellfish"),
+        ("Unit: Bravo Battery.", "unit", "Bravo Battery"),
+    ],
+)
+def test_a_card_field_label_and_its_value_are_one_sentence(
+    said: str, field: str, value: str
+) -> None:
+    (cas,) = export(said)
+    assert cas[field] == value

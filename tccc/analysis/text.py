@@ -54,8 +54,29 @@ def _strip(span: Span) -> Span:
 
 
 def sentences(text: str) -> list[Span]:
-    """Sentences of a transcript (split at . ! ? ; : but not inside numbers like 3.25)."""
-    return _split(text, 0, _SENTENCE_END)
+    """Sentences of a transcript (split at . ! ? ; : but not inside numbers like 3.25).
+
+    A colon after a card field's label ("Allergies: penicillin", "TQ row: right leg, CAT")
+    introduces its value: the label and the value are one sentence.
+    """
+    out: list[Span] = []
+    pos = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group(0) == ":" and _FIELD_LABEL.fullmatch(text[pos : m.start()]):
+            continue
+        out.append(Span(text[pos : m.start()], pos))
+        pos = m.end()
+    out.append(Span(text[pos:], pos))
+    return [_strip(s) for s in out if s.text.strip()]
+
+
+_FIELD_LABEL = re.compile(
+    r"\s*(?:known\s+)?(?:allerg(?:y|ies)|mechanism(?:\s+of\s+injury)?|moi|unit|airway|breathing"
+    r"|meds?|medications?|drugs|dressings?|tq(?:\s+row)?|tourniquets?|injur(?:y|ies)|wounds?"
+    r"|evac(?:\s+category)?|category|precedence|name|last\s+name|first\s+name|roster"
+    r"|battle\s+roster|last\s+four|fluids?|blood|other|treatments?|avpu|pain|gcs)\s*",
+    re.I,
+)
 
 
 def comma_pieces(sentence: Span) -> list[Span]:
