@@ -272,3 +272,19 @@ def test_a_card_field_label_and_its_value_are_one_sentence(
 ) -> None:
     (cas,) = export(said)
     assert cas[field] == value
+
+
+@pytest.mark.parametrize(
+    ("said", "site"),
+    [
+        ("Frag, right quad.", "right thigh"),
+        ("Frag to the left butt cheek.", "left buttock"),
+        ("Frag, right temple.", "right head"),
+        ("Traumatic amputation, left lower leg.", "left lower leg"),
+        ("Open fracture left forearm, splinted.", "left forearm"),
+        ("Big hematoma on the back of his head.", "back of his head"),
+    ],
+)
+def test_regions_in_other_words_and_sites_after_a_pause(said: str, site: str) -> None:
+    (cas,) = export(said)
+    assert [i["site"] for i in cas["injuries"]] == [site]

@@ -525,8 +525,8 @@ _LINK = re.compile(
     r"\s*,?\s*((?:[\w'-]+,?\s+){0,4}?)(?:to|of|in|on|over|at|across|along|through|into|near"
     r"|around|under|behind|down|up)\s+(?:the\s+|his\s+|her\s+)?"
     r"|\s+(?:his|her)\s+"
-    # "frag, left hand", "one round, left chest": a site listed right after the wound.
-    r"|\s*,\s*(?=(?:left|right|both|bilateral)\b)"
+    # "frag, left hand", "open fracture left lower leg": a site listed right after the wound.
+    r"|\s*,?\s+(?=(?:left|right|both|bilateral)\b)"
 )
 _AND = re.compile(r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?")
 _LEVEL = re.compile(r"\s+((?:above|below)\s+the\s+(?:knee|elbow))")

@@ -101,7 +101,8 @@ def _clauses(sentence: Span) -> tuple[Span, ...]:
     lone_before = False
     for piece in comma_pieces(sentence):
         lone = _LONE_WORD.fullmatch(piece.text) is not None
-        if out and (lone_before or lone or _SIDE_END.search(out[-1].text)):
+        site = _SITE_ONLY.fullmatch(piece.text) is not None
+        if out and (lone_before or lone or site or _SIDE_END.search(out[-1].text)):
             prev = out.pop()
             piece = Span(
                 sentence.text[prev.start - sentence.start : piece.end - sentence.start], prev.start
@@ -111,6 +112,11 @@ def _clauses(sentence: Span) -> tuple[Span, ...]:
     return tuple(out)
 
 
+# "traumatic amputation, left lower leg", "CAT, right leg, 1504": a site said on its own
+# after a pause belongs to what was said before it.
+_SITE_ONLY = re.compile(
+    r"\s*(?:the\s+)?(?:left|right|both|bilateral)\s+(?:[a-z'-]+\s+){0,2}[a-z'-]+\s*", re.I
+)
 _LONE_WORD = re.compile(r"\s*[a-z][a-z'-]*[.!?]?\s*", re.IGNORECASE)
 _SIDE_END = re.compile(r"\b(?:left|right)\s*$", re.IGNORECASE)  # "to the left, thigh"
 
