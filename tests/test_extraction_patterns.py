@@ -288,3 +288,42 @@ def test_a_card_field_label_and_its_value_are_one_sentence(
 def test_regions_in_other_words_and_sites_after_a_pause(said: str, site: str) -> None:
     (cas,) = export(said)
     assert [i["site"] for i in cas["injuries"]] == [site]
+
+
+@pytest.mark.parametrize(
+    ("said", "sign", "values"),
+    [
+        ("Heart rate 118, 104 over 61, sats 95.", "bp", ["104/61"]),
+        ("Pain, he says ten.", "pain", [10]),
+        ("What's the pain, zero to ten?", "pain", []),
+        ("Pulse is, uh, eighty, eighty-six.", "pulse", [86]),
+        ("Sats back up to ninety-two.", "spo2", [92]),
+        ("He opens his eyes when you talk to him.", "avpu", ["V"]),
+    ],
+)
+def test_vital_signs_said_loosely(said: str, sign: str, values: list[object]) -> None:
+    cases = export(said)
+    got = [v[sign] for cas in cases for v in cas["vitals"] if v[sign] is not None]
+    assert got == values
+
+
+@pytest.mark.parametrize(
+    ("said", "kind", "value"),
+    [
+        ("A vented seal goes on it right now.", "breathing", "Chest-Seal"),
+        ("Needle going in, left side, fifth intercostal.", "breathing", "Needle-D"),
+    ],
+)
+def test_chest_care_said_loosely(said: str, kind: str, value: str) -> None:
+    (cas,) = export(said)
+    assert value in cas["breathing"]
+
+
+def test_a_mechanism_word_naming_a_unit_is_no_mechanism() -> None:
+    (cas,) = export("PFC Ruiz, Mortar Section, GSW to the left arm.")
+    assert cas["mechanism"] == ["GSW"]
+
+
+def test_pressure_plate_time_is_the_time_of_injury() -> None:
+    (cas,) = export("Pressure plate IED at 0410.")
+    assert cas["time_of_injury"] == "0410"

@@ -414,7 +414,7 @@ _INJURY_TIME = re.compile(
 
 # A fall of a vital sign ("BP fell to 80/50") is no fall of the casualty.
 _VITAL_WORD = re.compile(
-    r"\b(?:bp|blood\s+pressure|pressure|sats?|spo2|saturation|pulse|heart\s+rate|hr|resp\w*"
+    r"\b(?:bp|blood\s+pressure|pressure(?!\s+plate)|sats?|spo2|saturation|pulse|heart\s+rate|hr|resp\w*"
     r"|rate|gcs|avpu|pain|temp|temperature|etco2)\b",
     re.I,
 )
@@ -442,13 +442,17 @@ def about_care(clause: Span, lex: Lexicon) -> bool:
     )
 
 
+_UNIT_AFTER = re.compile(
+    r"\s+(?:section|platoon|team|squad|battery|battalion|company|troop|detachment)\b", re.I
+)
 _READING_AFTER = re.compile(r"\s*\d")
 
 
 # A clause that is only a time, said with the mechanism: "takes a round in the chest, this is
 # about 1912"; or a time named as the time of injury after it: "at 0618, that's time of injury".
 _TIME_CLAUSE = re.compile(
-    r"\W*(?:(?:this|that|it)(?:'s|\s+is|\s+was)\s+|and\s+)?(?:at\s+)?(?:about|around|approximately"
+    r"\W*(?:(?:this|that|it)(?:'s|\s+is|\s+was)\s+|and\s+|(?:the\s+)?time(?:\s+of\s+injury)?"
+    r"(?:\s+(?:is|was))?\s+)?(?:at\s+)?(?:about|around|approximately"
     r"|roughly|approx)?\s*(?:at\s+)?((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|z|local))?\W*",
     re.I,
 )
@@ -487,6 +491,8 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
                 continue
             if any(s < m.end() and m.start() < e for s, e in excluded):
                 continue  # "a shot of morphine"
+            if _UNIT_AFTER.match(clause.text, m.end()):
+                continue  # "Mortar Section": a unit's name
             if name == "Fall" and _VITAL_WORD.search(clause.text):
                 continue
             if _READING_AFTER.match(clause.text, m.end()):

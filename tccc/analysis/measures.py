@@ -14,7 +14,8 @@ _FILL = (
     r"(?:\s+(?:is|was|of|at|now|came|come|went|going|dropping|dropped|down|up|to|about|around"
     r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s"
     # "radial pulse is good, about 110": a word on how it feels, then the count
-    r"|good|palpable|present|fast|rapid|slow|regular|bounding|uh|um|er|ah)|\s*,){0,6}"
+    r"|good|palpable|present|fast|rapid|slow|regular|bounding|uh|um|er|ah|back|came|come|went"
+    r"|dropped|climbed|still)|\s*,){0,6}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
@@ -58,8 +59,10 @@ _SPO2_HEARD = re.compile(
 # "pain 7", "pain's a seven", "pain is an eight out of ten", "rates his pain at a six", "pain
 # score of 4", "she says her pain is about a 5".
 _PAIN = re.compile(
-    r"\bpain(?:['’]s)?\b:?(?:\s+(?:is|was|of|score|level|at|now|a|an|about|around|like|maybe"
-    r"|rated|as|currently|still))*\s+(\d{1,2})\b(?!\s*(?:mg|mcg|g|ml|minutes?|min)\b)"
+    r"\bpain(?:['’]s)?\b:?,?(?:\s+(?:is|was|of|score|level|at|now|a|an|about|around|like|maybe"
+    r"|rated|as|currently|still|he|she|says|said|came|went|down|up|to|uh|um))*,?\s+(\d{1,2})\b"
+    # "pain, 0 to 10?" asks; it says no pain
+    r"(?!\s*(?:mg|mcg|g|ml|minutes?|min)\b)(?!\s*(?:to|-|through)\s*10\b)"
     r"(?:\s*(?:out\s+of|/)\s*10)?"
     # Whisper's "paint 8 out of 10": only with the scale said.
     r"|\bpaint\s+(\d{1,2})\s+out\s+of\s+10\b"
@@ -97,6 +100,14 @@ _AVPU_WORDS = (
             r"\b(?:out\s+cold|knocked\s+out|not\s+responsive|no\s+response\s+to\s+pain)\b", re.I
         ),
     ),
+    (
+        "V",
+        re.compile(
+            r"\bopens\s+(?:his|her)\s+eyes\b[\w\s,']{0,30}?\b(?:talk|talks|voice|speak|spoken"
+            r"|call|yell|shout)",
+            re.I,
+        ),
+    ),
     ("A", re.compile(r"\b(?:alert|awake|a\s*and\s*o\s*(?:x|times)?\s*[1-4])\b", re.I)),
 )
 _PUPILS = re.compile(
@@ -106,6 +117,12 @@ _VITALS_TIME = re.compile(
     r"\b(?:(first|second|third|repeat|new|next)\s+)?vitals\b(?:\s+at\s+((?:[01]\d|2[0-3])[0-5]\d))?",
     re.I,
 )
+
+_RESTARTED = re.compile(r",\s*(?:(?:uh|um),?\s*)?(\d{2,3})\b(?![/.\d])(?!\s*(?:%|mg|ml|g))")
+_VITALS_LIST = re.compile(
+    r"\b(?:pulse|heart\s+rate|hr|sats?|spo2|resp\w*|vitals|breathing)\b", re.I
+)
+_BARE_BP = re.compile(r"(?<![\w/.])(\d{2,3})/(\d{2,3})(?![\w/.%])")
 
 _RANGES = {
     "pulse": (20, 250),
@@ -131,6 +148,9 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
         out.append(_found(sentence, "vitals_time", {"time": m.group(2)}, m.start(), m.end()))
     for m in _PULSE.finditer(text):
         value = int(m.group(2))
+        again = _RESTARTED.match(text, m.end(2))
+        if again and abs(int(again.group(1)) - value) <= 20:
+            value = int(again.group(1))  # "pulse is 80, 86": the count said again, finished
         if valid_vital("pulse", value):
             data: dict[str, Scalar] = {"sign": "pulse", "value": value}
             location = m.group(1) or m.group(3)
@@ -161,6 +181,15 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
             out.append(
                 _found(sentence, "vital", {"sign": "spo2", "value": value}, m.start(), m.end())
             )
+    said_bp = [(m.start(), m.end()) for m in _BP.finditer(text)]
+    if _VITALS_LIST.search(text):
+        # "heart rate 118, 104/61, sats 95": a pressure said bare in a list of vital signs.
+        for m in _BARE_BP.finditer(text):
+            if not any(a <= m.start() < b for a, b in said_bp):
+                sys_, dia = int(m.group(1)), int(m.group(2))
+                if 60 <= sys_ <= 250 and 30 <= dia <= 150 and dia < sys_:
+                    data = {"sign": "bp", "value": f"{sys_}/{dia}"}
+                    out.append(_found(sentence, "vital", data, m.start(), m.end()))
     for m in _BP.finditer(text):
         sys_, dia = int((m.group(1) or "") + m.group(2)), int(m.group(3))
         if 40 <= sys_ <= 300 and 20 <= dia <= 200 and dia < sys_:
