@@ -69,7 +69,8 @@ _CORRECTION = re.compile(
 )
 _MARKER = (
     r"\b(?:make\s+(?:that|it)|correction|i\s+mean|sorry|no\s*,?\s+wait|wait\s*,?\s+no|my\s+bad"
-    r"|scratch\s+that|rather)[,:]?\s+(?:it's\s+|it\s+was\s+|that's\s+|that\s+was\s+)?"
+    r"|scratch\s+that|rather|no(?=\s*,?\s+(?:the\s+)?(?:left|right)\b))[,:]?\s+"
+    r"(?:it's\s+|it\s+was\s+|that's\s+|that\s+was\s+)?"
 )
 # A bare value after "make that" or "correction" corrects the fact just stated.
 _MAKE_THAT = re.compile(
@@ -237,16 +238,18 @@ class SessionAnalyzer:
         ]
         for m in _SCRATCH.finditer(sentence.text):
             cues.append(_Cue(at + m.start(), at + m.end(), "scratch"))
+        def stated_at(pos: int) -> bool:
+            # "make that pulse 102" states a finding: a correction, not a bare value; "ketamine
+            # 20 mg, correction, 30 mg IV, pain came down to 6": the 30 mg is a bare value.
+            return any(f.start <= pos < f.end or 0 <= f.start - pos <= 6 for f in found)
+
         for m in _MAKE_THAT.finditer(sentence.text):
-            # "make that pulse 102" states a finding: it is a correction, not a bare value.
-            if not any(f.start >= at + m.start() for f in found):
+            if not stated_at(at + m.start(1)):
                 cues.append(_Cue(at + m.start(), at + m.end(), "make", match=m))
         for m in _MAKE_THAT_WORDS.finditer(sentence.text):
             if any(c.action == "make" and c.start == at + m.start() for c in cues):
                 continue
-            if not any(f.start >= at + m.start() for f in found) and _words_value(
-                m.group("rest"), self.lexicon
-            ):
+            if not stated_at(at + m.start("rest")) and _words_value(m.group("rest"), self.lexicon):
                 cues.append(_Cue(at + m.start(), at + m.end(), "make", match=m))
         # "Scratch that, left thigh": a new value for the fact, not a withdrawal of it.
         made = {c.start for c in cues if c.action == "make"}
@@ -688,7 +691,11 @@ def _moves_what_was_said(sentence: Span, cue: _Cue) -> bool:
     "..., I mean casualty two." moves what was said to that casualty."""
     said = sentence.text[: cue.start - sentence.start]
     rest = sentence.text[cue.end - sentence.start :]
-    return bool(re.search(_MARKER_BEFORE_MENTION, said, re.I)) and not rest.strip(" .,;:!?")
+    # The rest of the sentence, if any, is a clause of its own ("..., correction, to Yoon,
+    # Pruitt's unconscious").
+    return bool(re.search(_MARKER_BEFORE_MENTION, said, re.I)) and (
+        not rest.strip(" .,;:!?") or rest.lstrip().startswith((",", ";"))
+    )
 
 
 _QUESTIONS = (

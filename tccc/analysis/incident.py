@@ -140,6 +140,60 @@ class Incident:
             self.analyzer.facts.append(fact)
         return fact
 
+    def correct(self, fact_id: int, data: dict[str, Scalar]) -> Fact:
+        """The medic corrects a value by hand: a new fact replaces fact `fact_id` (never an
+        overwrite; the old one stays in the log). `data` holds the fields that change, the
+        others are kept. Correcting a suggestion accepts it: a `confirm` is stored with the
+        correction, in the same transaction. Returns the correction."""
+        with self._lock:
+            target = next((f for f in self.analyzer.facts if f.id == fact_id), None)
+            # Events about other facts, and casualty switches, hold no value to correct.
+            events = ("confirm", "retract", "conflict", "casualty")
+            if target is None or target.status == "rejected" or target.kind in events:
+                raise TcccError(
+                    f"fact {fact_id} is not a value of this session", code="not_correctable"
+                )
+            if not data or any(
+                not isinstance(k, str) or not isinstance(v, str | int | float | bool | None)
+                for k, v in data.items()
+            ):
+                raise TcccError("a correction needs fields with plain values", code="bad_value")
+            facts: list[Fact] = []
+            confirmed = any(
+                f.kind == "confirm" and str(f.data.get("fact")) == str(fact_id)
+                for f in self.analyzer.facts
+            )
+            if target.status == "suggested" and not confirmed:
+                facts.append(
+                    Fact(
+                        id=self.analyzer.next_id,
+                        kind="confirm",
+                        casualty=target.casualty,
+                        data={"fact": fact_id},
+                        evidence=target.evidence,
+                        source="medic",
+                        session_s=self.now_s,
+                    )
+                )
+            facts.append(
+                Fact(
+                    id=self.analyzer.next_id + len(facts),
+                    kind=target.kind,
+                    casualty=target.casualty,
+                    data={**target.data, **data},
+                    evidence=target.evidence,
+                    replaces=fact_id,
+                    source="medic",
+                    # When the value was said: a time typed in by hand is no reading of the
+                    # clock now, so it must not move the session clock's anchor.
+                    session_s=target.session_s,
+                )
+            )
+            self.log.add_facts(self.session_id, facts)
+            self.analyzer.next_id += len(facts)
+            self.analyzer.facts.extend(facts)
+        return facts[-1]
+
     def stated_facts(self) -> list[Fact]:
         """A snapshot of the session's facts (for a worker thread)."""
         with self._lock:
