@@ -36,7 +36,7 @@ def test_a_value_heard_with_certainty_is_stated() -> None:
 
 def test_an_unsure_number_makes_the_fact_a_suggestion() -> None:
     a = SessionAnalyzer()
-    (fact,) = a.analyze(heard("Pulse one twenty.", {"twenty": 0.21}))
+    (fact,) = a.analyze(heard("Pulse one twenty.", {"twenty": 0.02}))
     assert (fact.status, fact.source) == ("suggested", SPEECH_SOURCE)
     assert fact.evidence.confidence is not None and fact.evidence.confidence < MIN_CONFIDENCE
     assert fold(a.facts)["1"].vital_series("pulse") == []
@@ -50,7 +50,7 @@ def test_an_unsure_function_word_changes_nothing() -> None:
 
 def test_an_unsure_limb_holds_the_tourniquet_back() -> None:
     a = SessionAnalyzer()
-    facts = a.analyze(heard("CAT on the left leg at 1432.", {"left": 0.3}))
+    facts = a.analyze(heard("CAT on the left leg at 1432.", {"left": 0.03}))
     assert [f.status for f in facts if f.kind == "tourniquet"] == ["suggested"]
 
 
@@ -58,7 +58,7 @@ def test_a_fuzzy_rewrite_of_low_confidence_is_a_suggestion_even_from_text() -> N
     raw = "Gave ketamine 50 mg IM."
     norm = NORMALISER.normalise(raw)
     at = norm.text.index("ketamine")
-    edit = TextEdit(at, at + 8, at, at + 8, "fuzzy", 0.4)
+    edit = TextEdit(at, at + 8, at, at + 8, "fuzzy", 0.03)
     utt = UtteranceText(0, NormalisedText(norm.raw, norm.text, (*norm.edits, edit)))
     (fact,) = SessionAnalyzer().analyze(utt)
     assert fact.status == "suggested"
@@ -71,7 +71,7 @@ def test_text_input_is_never_gated() -> None:
 
 def test_a_later_certain_statement_states_it() -> None:
     a = SessionAnalyzer()
-    a.analyze(heard("Pulse one twenty.", {"twenty": 0.2}, uid=0))
+    a.analyze(heard("Pulse one twenty.", {"twenty": 0.02}, uid=0))
     a.analyze(heard("Pulse one twenty.", uid=1))
     assert fold(a.facts)["1"].vital_series("pulse") == [(None, 120)]
 
@@ -80,7 +80,7 @@ def test_a_suggestion_is_shown_as_such_and_the_medic_can_confirm_it(tmp_path: ob
     log = CasualtyLog(":memory:")
     incident = Incident.new(log, "test")
     words = tuple(
-        Word(0.4 * i, 0.4 * i + 0.3, f" {w}", 0.25 if w.startswith("forty") else 0.9)
+        Word(0.4 * i, 0.4 * i + 0.3, f" {w}", 0.02 if w.startswith("forty") else 0.9)
         for i, w in enumerate(["TXA", "two", "grams", "IV", "at", "fourteen", "forty."])
     )
     final = LiveTranscript(
@@ -103,6 +103,16 @@ def test_a_suggestion_is_shown_as_such_and_the_medic_can_confirm_it(tmp_path: ob
     # And it survives a resume of the session from the log.
     again = Incident.resume(log, incident.session_id)
     assert [m["name"] for m in again.document()["casualties"][0]["medications"]] == ["TXA"]
+
+
+def test_a_name_needs_more_certainty_than_a_number() -> None:
+    a = SessionAnalyzer()
+    facts = a.analyze(heard("Sergeant Okonkwo, pulse one twenty.", {"okonkwo": 0.3, "twenty": 0.3}))
+    assert [(f.kind, f.status) for f in facts if f.kind in ("identity", "vital")] == [
+        ("identity", "suggested"),
+        ("identity", "stated"),
+        ("vital", "stated"),
+    ]
 
 
 def test_a_misheard_unit_name_is_held_back() -> None:

@@ -48,9 +48,18 @@ EXTRACTORS: tuple[Extractor, ...] = (
 )
 """Every extractor, in the order their facts are emitted within a sentence."""
 
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.05
 """Below this certainty of the words a fact rests on (Whisper's word probability, or the
-normaliser's confidence in a fuzzy rewrite) the fact is kept as an unconfirmed suggestion."""
+normaliser's confidence in a fuzzy rewrite) the fact is kept as an unconfirmed suggestion.
+Measured on the dev narrations spoken by espeak-ng (issue 15 note): word probabilities barely
+tell a right value from a wrong one (tiny.en is as sure of its mishearings), so a high bar only
+moves right values off the card; the bar is for words it was nearly guessing."""
+
+MIN_NAME_CONFIDENCE = 0.5
+"""The certainty needed by a value spelled from the heard words themselves: a name, a unit, an
+allergen. A misheard drug or number lands on a known value; a misheard name is just wrong."""
+
+_SPELLED_FIELDS = frozenset({"last_name", "first_name", "unit", "allergies"})
 
 SPEECH_SOURCE = "unsure hearing"
 """The source of a suggestion the analyzer made because the words were uncertain."""
@@ -119,6 +128,8 @@ class SessionAnalyzer:
     access_route: dict[str, str] = field(default_factory=dict)
     min_confidence: float = MIN_CONFIDENCE
     """Facts whose evidence is less certain than this are suggestions, not stated facts."""
+    min_name_confidence: float = MIN_NAME_CONFIDENCE
+    """The same for values spelled from the words themselves (names, units, allergens)."""
     _pending_correction: bool = False
     _asked: str | None = None
     """What the medic just asked the casualty ("name", "last4"): the next sentence answers."""
@@ -238,6 +249,7 @@ class SessionAnalyzer:
         ]
         for m in _SCRATCH.finditer(sentence.text):
             cues.append(_Cue(at + m.start(), at + m.end(), "scratch"))
+
         def stated_at(pos: int) -> bool:
             # "make that pulse 102" states a finding: a correction, not a bare value; "ketamine
             # 20 mg, correction, 30 mg IV, pain came down to 6": the 30 mg is a bare value.
@@ -541,6 +553,12 @@ class SessionAnalyzer:
             and (x.evidence.utterance_id, x.evidence.start, x.evidence.end)
             != (utt.utterance_id, f.start, f.end)
             for x in self._active()
+        ) or any(
+            # A suggestion said twice in one utterance is one suggestion.
+            x.status == "suggested"
+            and x.evidence.utterance_id == utt.utterance_id
+            and (x.casualty, x.kind, x.data) == (casualty, f.kind, data)
+            for x in self.facts[-12:]
         )
 
     def _append(
@@ -559,10 +577,11 @@ class SessionAnalyzer:
         apart = [c for s, e in extras if (c := span_confidence(utt, s, e)) is not None]
         if apart:
             said = replace(said, confidence=min([*apart, said.confidence or 1.0]))
+        needed = self.min_confidence
+        if kind == "identity" and data.get("field") in _SPELLED_FIELDS:
+            needed = max(needed, self.min_name_confidence)
         unsure = (
-            kind not in _BOOKKEEPING
-            and said.confidence is not None
-            and said.confidence < self.min_confidence
+            kind not in _BOOKKEEPING and said.confidence is not None and said.confidence < needed
         )
         fact = Fact(
             id=self.next_id,
