@@ -318,3 +318,16 @@ def test_names_said_together_share_what_follows() -> None:
         ("2", "Urgent"),
         ("3", "Routine"),
     ]
+
+
+def test_a_pronoun_follows_the_casualty_it_names() -> None:
+    a = session(
+        "Specialist Ruiz and PFC Oduya were hit by the same blast.",
+        "She has burns to both hands, pulse 104.",
+        "Oduya has a frag wound to his right calf, pulse 88.",
+        "She is alert.",
+    )
+    assert names(a) == {"1": "Ruiz", "2": "Oduya"}
+    assert who(a, "vital", sign="pulse", value=104) == ["1"]
+    assert who(a, "vital", sign="pulse", value=88) == ["2"]
+    assert who(a, "vital", sign="avpu") == ["1"]

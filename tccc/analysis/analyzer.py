@@ -12,7 +12,14 @@ import re
 from dataclasses import dataclass, field, replace
 
 from tccc.analysis.casualties import ONE_WITH as _ONE_WITH
-from tccc.analysis.casualties import Casualties, Mention, count_announced, mentions
+from tccc.analysis.casualties import (
+    Casualties,
+    Mention,
+    count_announced,
+    mentions,
+    pronoun_of,
+    subject_pronoun,
+)
 from tccc.analysis.evidence import UtteranceText, evidence, span_confidence
 from tccc.analysis.extractors import (
     Extractor,
@@ -155,6 +162,7 @@ class SessionAnalyzer:
             found.extend(extract(sentence, self.lexicon))
         found.sort(key=lambda f: f.start)
         self.people.fresh = None
+        self._follow_pronoun(sentence)
         answered = self._answer(utt, sentence, found)
         self._asked = _question(sentence.text)
         if answered:
@@ -216,8 +224,10 @@ class SessionAnalyzer:
             mention = item.mention
             before = self.people.current
             fixing = _moves_what_was_said(sentence, item)
-            if fixing:
-                flush(targets)  # said of the casualty before, then moved below
+            if fixing or not mention.receiver:
+                # What was said before a mention is of the casualty talked about until then
+                # (said before a correction, it is moved below).
+                flush(targets)
             resolved = self.people.resolve(mention)
             if not resolved:
                 continue
@@ -225,7 +235,8 @@ class SessionAnalyzer:
                 out.extend(self._reattributed(utt, before, resolved, out))
                 targets = None
                 continue
-            flush(resolved if mention.receiver else targets)
+            if mention.receiver:
+                flush(resolved)
             targets = resolved if mention.kind == "all" else None
             # "Halvorsen and Mbeki urgent": names said together share what follows.
             between = sentence.text[group_end - sentence.start : item.start - sentence.start]
@@ -239,6 +250,23 @@ class SessionAnalyzer:
             group_end = item.end
             out.extend(self._introduction(utt, mention, resolved))
         flush(targets)
+        self._learn_pronoun(sentence, cues)
+        introduced = list(
+            dict.fromkeys(
+                i.mention.value
+                for i in cues
+                if i.mention and i.mention.introduces and i.mention.kind == "name"
+            )
+        )
+        care = [
+            f for f in out if f.kind not in ("identity", "casualty", "mechanism", "time_of_injury")
+        ]
+        if len(introduced) >= 2 and not care:
+            self.people.listed = [
+                c.label for n in introduced if (c := self.people.with_name(n)) is not None
+            ]
+        elif cues and any(i.mention for i in cues):
+            self.people.listed = []
         return out
 
     def _cues(self, sentence: Span, found: list[Found]) -> list[_Cue]:
@@ -266,6 +294,34 @@ class SessionAnalyzer:
         # "Scratch that, left thigh": a new value for the fact, not a withdrawal of it.
         made = {c.start for c in cues if c.action == "make"}
         return [c for c in cues if not (c.action == "scratch" and c.start in made)]
+
+    def _follow_pronoun(self, sentence: Span) -> None:
+        """A sentence opening with "she" when the casualty talked about is a "he" is about the
+        one casualty known as "she" (and the other way round); after a list of casualties with
+        nothing said of them yet, a pronoun opens on the first of the list."""
+        said = subject_pronoun(sentence.text)
+        people = self.people
+        if said is not None and people.listed:
+            first = people.listed[0]
+            people.listed = []
+            people.switch(first)
+        here = people.known.get(people.current or "")
+        if said is not None and here is not None and here.pronoun not in (None, said):
+            others = [c for c in people.known.values() if c.pronoun == said]
+            if len(others) == 1:
+                people.switch(others[0].label)
+
+    def _learn_pronoun(self, sentence: Span, cues: list[_Cue]) -> None:
+        """Learn "he" or "she" of the casualty a sentence was about: only when it named no
+        other casualty and no list of several is open."""
+        people = self.people
+        named = {c.mention.value for c in cues if c.mention is not None}
+        spoken = pronoun_of(sentence.text)
+        here = people.known.get(people.current or "")
+        if spoken is None or here is None or here.pronoun is not None or people.listed:
+            return
+        if len(named) <= 1:
+            here.pronoun = spoken
 
     def _answer(self, utt: UtteranceText, sentence: Span, found: list[Found]) -> list[Fact]:
         """The casualty's answer to the medic's question: "What's your name? Alvarez." names

@@ -140,6 +140,8 @@ class Casualty:
     first_name: str | None = None
     aliases: set[str] = field(default_factory=set)
     """Descriptions the medic introduced them with, lower case ("interpreter")."""
+    pronoun: str | None = None
+    """"he" or "she", as the medic spoke of them (None until heard)."""
 
     def called(self, word: str) -> bool:
         """True when `word` is this casualty's last or first name or one of its descriptions."""
@@ -154,6 +156,9 @@ class Casualties:
     known: dict[str, Casualty] = field(default_factory=dict)
     announced: int = 0
     """How many casualties the medic said there are ("three casualties from the IED")."""
+    listed: list[str] = field(default_factory=list)
+    """Casualties just introduced together with nothing said of them yet ("Specialist Nwosu and
+    PFC Strand were refueling"): a pronoun after them opens on the first."""
     fresh: str | None = None
     """The casualty a number or ordinal switched to in the sentence being read ("the second
     one is the driver, Specialist Oyelaran": the name is that casualty's)."""
@@ -412,3 +417,20 @@ def _receiver(text: str, start: int) -> bool:
 def _article_start(before: str) -> int:
     m = re.search(r"\bthe\s+$", before, re.I)
     return m.start() if m else len(before)
+
+
+_HE = re.compile(r"\b(?:he|him|his|he's|he'd|he'll|himself)\b", re.I)
+_SHE = re.compile(r"\b(?:she|her|hers|she's|she'd|she'll|herself)\b", re.I)
+_SUBJECT = re.compile(r"^\W*(?:(?:and|so|but|then|okay|now)\W+)*(he|she)\b", re.I)
+
+
+def pronoun_of(text: str) -> str | None:
+    """ "he" or "she" when a sentence speaks of one of them only (None for both or neither)."""
+    he, she = _HE.search(text) is not None, _SHE.search(text) is not None
+    return "he" if he and not she else "she" if she and not he else None
+
+
+def subject_pronoun(text: str) -> str | None:
+    """The pronoun a sentence opens with ("She took the worst of it"), if any."""
+    m = _SUBJECT.match(text)
+    return m.group(1).lower() if m else None
