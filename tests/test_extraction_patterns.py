@@ -327,3 +327,12 @@ def test_a_mechanism_word_naming_a_unit_is_no_mechanism() -> None:
 def test_pressure_plate_time_is_the_time_of_injury() -> None:
     (cas,) = export("Pressure plate IED at 0410.")
     assert cas["time_of_injury"] == "0410"
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["Marking him priority.", "He'll go priority on the next bird.", "I'd put him at priority."],
+)
+def test_evac_category_with_what_the_medic_does_with_it(said: str) -> None:
+    (cas,) = export("GSW to the arm.", said)
+    assert cas["evac_category"] == "Priority"

@@ -325,7 +325,12 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
 
 # "feedback" and "in Mac" are how Whisper hears "evac" and "medevac" said after a category.
 _EVAC_CONTEXT = re.compile(
-    r"\b(?:evac|evacuation|medevac|casevac|category|cat|requesting|request|feedback|in\s+mac)\b",
+    r"\b(?:evac|evacuation|medevac|casevac|category|cat|requesting|request|feedback|in\s+mac"
+    # What a medic does with a category: "marking him priority", "I'd put him at routine",
+    # "categorize him as urgent", "he'll go priority on the next bird"
+    r"|mark|marking|marked|put|putting|categori[sz]e|categori[sz]ed|classify|classified|tag"
+    r"|tagged|tagging|list|listed|call|calling|called|go|goes|going|went|send|sending|move"
+    r"|moving|precedence|bird|lift|dustoff|flight)\b",
     re.I,
 )
 
