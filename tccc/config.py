@@ -108,10 +108,24 @@ class ServerSettings:
     """Bearer token required on HTTP routes (all but /healthz and /readyz)."""
     insecure: bool = False
     """Allow listening beyond loopback without a token (not for patient data)."""
+    insecure_wyoming: bool = False
+    """Let Wyoming clients transcribe without the API token (Home Assistant cannot send one);
+    HTTP still needs it. Keep the port reachable from those clients only."""
     max_upload_mb: float = 25.0
-    """Largest accepted HTTP upload or Wyoming audio stream."""
+    """Largest accepted HTTP upload (a Wyoming or WebSocket stream is bounded by duration)."""
     max_audio_s: float = 3600.0
-    """Longest accepted audio, after decoding."""
+    """Longest accepted audio, after decoding: an upload, or a live stream of any format."""
+    max_decode_mb: float = 1024.0
+    """Memory uploads may hold at once: their bytes, and their decoded audio with what
+    transcribing it takes (16 bytes a sample: an hour is 0.9 GB). One that does not fit now is
+    refused 503, one that never could 413. What the runtime's memory budget leaves after the
+    loaded components lowers it."""
+    idle_timeout_s: float = 30.0
+    """Longest the server waits for a client that has stopped half-way: a whole Wyoming event,
+    an HTTP request's headers or its next body part, a WebSocket frame, a first byte."""
+    max_connections: int = 512
+    """Open connections of both protocols at most (the open-file limit lowers it); the last
+    few are kept for health checks, and new clients beyond get 503 or a busy error event."""
     queue_size: int = 4
     """Requests that may wait for a worker before new ones are refused (503 / error event)."""
     max_event_kb: int = 1024
@@ -130,6 +144,10 @@ class ServerSettings:
             raise ConfigError("server limits must be positive")
         if self.queue_size < 0:
             raise ConfigError("server.queue_size must not be negative")
+        if self.max_decode_mb <= 0 or self.idle_timeout_s <= 0:
+            raise ConfigError("server.max_decode_mb and server.idle_timeout_s must be positive")
+        if self.max_connections < 16:
+            raise ConfigError("server.max_connections must be at least 16")
 
     @property
     def is_loopback(self) -> bool:
@@ -188,8 +206,16 @@ class StreamSettings:
     """Average log-probability under which a segment counts as unsure."""
     compression_ratio_threshold: float = 2.4
     """A segment whose text compresses better than this is a repetition loop and is dropped."""
+    final_beam_size: int = 1
+    """Beam of the decode that makes each utterance's final transcript (1: greedy). Partial
+    decodes are always greedy: a wide beam there would cost on every decode, and only the final
+    is kept. Wider than 1, the endpoint decodes the utterance again (the greedy pause decode is
+    not reused), and only words partials have not committed yet can change. The runtime caps
+    it at 1 when the board is hot. `stt.beam_size` is the beam of one-shot requests."""
 
     def __post_init__(self) -> None:
+        if not 1 <= self.final_beam_size <= 16:
+            raise ConfigError("stream.final_beam_size must be 1-16")
         if not 0.0 < self.partial_max_load <= 1.0:
             raise ConfigError("stream.partial_max_load must be in (0, 1]")
         if self.split_after_ms <= 0 or self.split_silence_ms <= 0 or self.pause_ms <= 0:

@@ -247,6 +247,13 @@ def run_bench_runtime(tmp: Path) -> None:
     assert "monitoring: 5 samples" in out
 
 
+def run_bench_load(tmp: Path) -> None:
+    """Three clients (one per protocol) for 3 s against a server the bench starts itself."""
+    out = ok(tccc(tmp, "bench", "load", "--clients", "3", "--seconds", "3", "--clip-s", "1"))
+    assert re.search(r"^all +3 +\d+ +\d+ +\d+ +0 ", out, re.MULTILINE), out
+    assert re.search(r"^server RSS MiB: start \d+, peak \d+, end \d+$", out, re.MULTILINE), out
+
+
 def run_models(tmp: Path) -> None:
     """`list`, `path` and `download` of the bundled model (found offline: no network)."""
     listed = ok(tccc(tmp, "models", "list", "--models-dir", str(tmp / "models")))
@@ -341,6 +348,7 @@ REAL: dict[Path_, Callable[[Path], None]] = {
     ("bench", "analysis"): run_bench_analysis,
     ("bench", "stt"): run_bench_stt,
     ("bench", "runtime"): run_bench_runtime,
+    ("bench", "load"): run_bench_load,
     ("models", "list"): run_models,
     ("models", "install"): run_models_install,
     ("health",): run_health,

@@ -16,13 +16,18 @@ Metrics (per item, and p50 / p95 / mean over items):
   (servers that do not stream have none; only their final transcript is timed);
 - server CPU seconds per audio second, from /proc/PID/stat of `--server-pid` and its descendants
   (`procstat`);
-- WER of the final text (Whisper's English normaliser, as in `tccc bench stt`);
+- WER of the final text (Whisper's English normaliser, as in `tccc bench stt`), also with
+  numbers spelled digit by digit on both sides (`stt.digit_words`);
 - term-and-number recall: the share of medical vocabulary terms and numeric values of the
   (normalised) reference that the hypothesis contains, with and without the project normaliser
   applied to the hypothesis (`stream_metrics.term_number_recall`).
 
 The `oneshot` mode sends the same audio unpaced, as fast as the socket takes it, so the CPU cost of
 streaming can be compared with transcribing the whole utterance once.
+
+With `--final-beams 1,5` the harness starts its own `tccc serve` once per beam of the final
+decode (`--final-beam-size`; partials stay greedy), measures each in turn with its pid, and
+prints one column per beam: the WER a wider final beam buys against its CPU and latency.
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -70,9 +78,10 @@ from tccc.bench.stream_metrics import (
     speech_end_sample,
     summarise,
 )
-from tccc.bench.stt import edit_distance, load_clips, table_lines
+from tccc.bench.stt import digit_words, edit_distance, load_clips, table_lines
 from tccc.bench.stt import normalise as wer_words
 from tccc.errors import TcccError
+from tccc.subprocesses import die_with_parent
 
 DEFAULT_URI = "tcp://127.0.0.1:10300"
 """The tccc server's Wyoming + HTTP port."""
@@ -322,6 +331,10 @@ class ItemResult:
     recall_raw: tuple[int, int] | None
     missed: list[str]
     hypothesis: str
+    digit_ref_words: int = 0
+    """Reference words with numbers spelled digit by digit."""
+    digit_errors: int = 0
+    """Word errors with numbers spelled digit by digit on both sides."""
 
 
 def item_result(
@@ -342,6 +355,7 @@ def item_result(
     end = speech_end_s(item.audio)
     text = ex.final_text
     ref_words, hyp_words = wer_words(item.reference), wer_words(text)
+    ref_digits = digit_words(ref_words)
     norm = raw = None
     missed: list[str] = []
     if scorer is not None:
@@ -377,6 +391,8 @@ def item_result(
         recall_raw=raw,
         missed=missed,
         hypothesis=text,
+        digit_ref_words=len(ref_digits),
+        digit_errors=edit_distance(ref_digits, digit_words(hyp_words)),
     )
 
 
@@ -410,6 +426,8 @@ class StreamReport:
     recall_raw: float | None
     recall_items: int
     peak_rss_mb: float | None
+    wer_digits: float = 0.0
+    """WER with numbers spelled digit by digit on both sides."""
     machine: str = field(default_factory=lambda: f"{platform.machine()} {platform.system()}")
     results: list[ItemResult] = field(default_factory=list)
 
@@ -427,6 +445,7 @@ def build_report(
     """Aggregate item results into one report."""
     audio_s = sum(r.audio_s for r in results)
     words = sum(r.ref_words for r in results)
+    digit_total = sum(r.digit_ref_words for r in results)
     cpu = [r.server_cpu_s for r in results]
     cpu_s = None if not results or any(c is None for c in cpu) else sum(c or 0.0 for c in cpu)
     return StreamReport(
@@ -450,19 +469,27 @@ def build_report(
         recall_raw=_pooled(r.recall_raw for r in results),
         recall_items=sum(r.recall_normalised[1] for r in results if r.recall_normalised),
         peak_rss_mb=None if peak_rss is None else round(peak_rss, 1),
+        wer_digits=(
+            round(sum(r.digit_errors for r in results) / digit_total, 4) if digit_total else 0.0
+        ),
         results=list(results),
     )
 
 
 def cpu_ratios(reports: Sequence[StreamReport]) -> dict[str, float]:
-    """Per data set: server CPU per audio second, streaming over one-shot."""
-    per: dict[tuple[str, str], float] = {
-        (r.data, r.mode): r.cpu_per_audio_s for r in reports if r.cpu_per_audio_s
+    """Per data set (and label, when there are several): server CPU per audio second,
+    streaming over one-shot."""
+    per: dict[tuple[str, str, str], float] = {
+        (r.label, r.data, r.mode): r.cpu_per_audio_s for r in reports if r.cpu_per_audio_s
     }
+    labels = list(dict.fromkeys(r.label for r in reports))
     return {
-        data: round(per[(data, "stream")] / per[(data, "oneshot")], 3)
+        (data if len(labels) == 1 else f"{label} {data}"): round(
+            per[(label, data, "stream")] / per[(label, data, "oneshot")], 3
+        )
+        for label in labels
         for data in DATA_SETS
-        if (data, "stream") in per and (data, "oneshot") in per
+        if (label, data, "stream") in per and (label, data, "oneshot") in per
     }
 
 
@@ -491,6 +518,7 @@ def format_stream_table(reports: Sequence[StreamReport]) -> str:
         ("items", lambda r: str(r.items)),
         ("audio (s)", lambda r: f"{r.audio_s:.1f}"),
         ("WER", lambda r: f"{r.wer * 100:.2f} %"),
+        ("WER, digits spelled out", lambda r: f"{r.wer_digits * 100:.2f} %"),
         ("final after stop p50/p95/mean (s)", lambda r: _stats(r.final_after_stop)),
         ("final after speech end (s)", lambda r: _stats(r.final_after_speech)),
         ("first partial (s)", lambda r: _stats(r.first_partial)),
@@ -585,6 +613,87 @@ async def run_benchmark(
     return reports
 
 
+SERVE_PORT = 10393
+"""Port of the servers `--final-beams` starts (not the default 10300, which may be in use)."""
+
+SERVE_STOP_S = 10.0
+"""How long a server started by the bench gets to exit after SIGTERM before SIGKILL."""
+
+
+def start_server(
+    port: int, final_beam: int, serve_args: Sequence[str], log: Path
+) -> subprocess.Popen[bytes]:
+    """`tccc serve` on loopback with this final beam; its sessions are kept in memory only."""
+    # TCCC_* of the caller's shell would make runs differ from what the report says.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TCCC_")}
+    command = [
+        sys.executable, "-m", "tccc", "serve", "--port", str(port),
+        "--session-db", ":memory:", "--final-beam-size", str(final_beam), *serve_args,
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # never left running if the bench is killed
+        )
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited in time; waits for it either way."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(SERVE_STOP_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def run_final_beams(
+    beams: Sequence[int],
+    data_sets: dict[str, list[BenchItem]],
+    *,
+    serve_args: Sequence[str] = (),
+    port: int = SERVE_PORT,
+    log_dir: Path,
+    modes: Sequence[str] = MODES,
+    chunk_ms: int = DEFAULT_CHUNK_MS,
+    scorer: RecallScorer | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[StreamReport]:
+    """Start a server per final beam in turn and benchmark each; one report per beam and mode."""
+    from tccc.bench.soak import wait_ready
+
+    # The readiness polls would log a line each (httpx logs requests at INFO).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    reports: list[StreamReport] = []
+    for beam in beams:
+        log = log_dir / f"serve-final-beam-{beam}.log"
+        if progress is not None:
+            progress(f"final beam {beam}: starting tccc serve on port {port} (log {log})")
+        process = start_server(port, beam, serve_args, log)
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}", process)
+            reports.extend(
+                await run_benchmark(
+                    f"tcp://127.0.0.1:{port}",
+                    data_sets,
+                    modes=modes,
+                    chunk_ms=chunk_ms,
+                    server_pid=process.pid,
+                    label=f"final beam {beam}",
+                    scorer=scorer,
+                    progress=progress,
+                )
+            )
+        finally:
+            await asyncio.to_thread(stop_server, process)
+    return reports
+
+
 def default_speech_dir() -> Path:
     """TCCC_SPEECH_DATA if set, else the shared speech clips beside the checkout."""
     env = os.environ.get("TCCC_SPEECH_DATA")
@@ -607,6 +716,16 @@ def narration_items(
     """Dev narrations spoken by each espeak-ng voice (synthesised once, then cached)."""
     spoken = synthesise_cases(load_cases(path), voices, cache_dir, delivery=delivery, limit=limit)
     return [BenchItem("narrations", s.name, s.text, decode_audio(s.path)) for s in spoken]
+
+
+def _beams(value: str) -> list[int]:
+    try:
+        beams = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be beams separated by commas, e.g. 1,5") from None
+    if not beams or any(not 1 <= b <= 16 for b in beams):
+        raise argparse.ArgumentTypeError("each beam must be 1-16")
+    return beams
 
 
 def _chunk_ms(value: str) -> int:
@@ -635,6 +754,27 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="real-time paced, unpaced, or both (default %(default)s)",
     )
     p.add_argument("--label", help="name of the run in the report (default: the server's name)")
+    p.add_argument(
+        "--final-beams",
+        type=_beams,
+        metavar="B1,B2,...",
+        help="start tccc serve once per beam of the final decode (--final-beam-size) and "
+        "compare them; --uri and --server-pid are then not used",
+    )
+    p.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an argument for the servers --final-beams starts (repeat it), "
+        "e.g. --serve-arg=--profile=jetson-nano",
+    )
+    p.add_argument(
+        "--serve-port",
+        type=int,
+        default=SERVE_PORT,
+        help="port of the servers --final-beams starts (default %(default)s)",
+    )
     p.add_argument("--json", type=Path, help="also write the report as JSON here")
     add_delivery_args(p)
     p.add_argument(
@@ -674,18 +814,34 @@ def run_from_args(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"  {line}", file=sys.stderr)
 
-    reports = asyncio.run(
-        run_benchmark(
-            args.uri,
-            data_sets,
-            modes=modes,
-            chunk_ms=args.chunk_ms,
-            server_pid=args.server_pid,
-            label=args.label,
-            scorer=scorer,
-            progress=progress,
+    if args.final_beams:
+        log_dir = Path(tempfile.mkdtemp(prefix="tccc-bench-stream-"))
+        reports = asyncio.run(
+            run_final_beams(
+                args.final_beams,
+                data_sets,
+                serve_args=args.serve_arg,
+                port=args.serve_port,
+                log_dir=log_dir,
+                modes=modes,
+                chunk_ms=args.chunk_ms,
+                scorer=scorer,
+                progress=progress,
+            )
         )
-    )
+    else:
+        reports = asyncio.run(
+            run_benchmark(
+                args.uri,
+                data_sets,
+                modes=modes,
+                chunk_ms=args.chunk_ms,
+                server_pid=args.server_pid,
+                label=args.label,
+                scorer=scorer,
+                progress=progress,
+            )
+        )
     print(format_stream_table(reports))
     if args.json:
         args.json.write_text(to_json(reports), encoding="utf-8")

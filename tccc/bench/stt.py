@@ -47,6 +47,10 @@ class ClipResult:
     ref_words: int
     errors: int
     hypothesis: str
+    digit_ref_words: int = 0
+    """Reference words with numbers spelled digit by digit (`digit_words`)."""
+    digit_errors: int = 0
+    """Word errors with numbers spelled digit by digit on both sides."""
 
 
 @dataclass
@@ -64,6 +68,8 @@ class BenchReport:
     latency_max_s: float
     load_s: float | None
     peak_rss_mb: float | None
+    wer_digits: float = 0.0
+    """WER with numbers spelled digit by digit on both sides (`digit_words`)."""
     machine: str = field(default_factory=lambda: f"{platform.machine()} {platform.system()}")
     results: list[ClipResult] = field(default_factory=list)
 
@@ -95,6 +101,24 @@ def _english_normaliser() -> Any:
     from whisper_normalizer.english import EnglishTextNormalizer
 
     return EnglishTextNormalizer()
+
+
+def digit_words(words: Sequence[str]) -> list[str]:
+    """Normalised words with every number spelled digit by digit, and "one" as "1".
+
+    Whisper's normaliser joins "one zero zero one" into "1001" but writes a lone "1" as "one",
+    and a decoder may group a digit string as it likes ("10001 90210" or "1 0 0 0 1 9 ..."):
+    scored digit by digit, a string read right is right however it was grouped.
+    """
+    out: list[str] = []
+    for word in words:
+        if word == "one":
+            out.append("1")
+        elif word.isdigit():
+            out.extend(word)
+        else:
+            out.append(word)
+    return out
 
 
 def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
@@ -150,6 +174,7 @@ def _run(
         text = transcribe(audio)
         latency = time.perf_counter() - started
         ref, hyp = normalise(clip.reference), normalise(text)
+        ref_digits = digit_words(ref)
         results.append(
             ClipResult(
                 file=clip.path.name,
@@ -158,6 +183,8 @@ def _run(
                 ref_words=len(ref),
                 errors=edit_distance(ref, hyp),
                 hypothesis=text,
+                digit_ref_words=len(ref_digits),
+                digit_errors=edit_distance(ref_digits, digit_words(hyp)),
             )
         )
         if progress is not None:
@@ -171,6 +198,7 @@ def _report(
     audio_s = sum(r.duration_s for r in results)
     latencies = [r.latency_s for r in results]
     words = sum(r.ref_words for r in results)
+    digit_total = sum(r.digit_ref_words for r in results)
     return BenchReport(
         engine=engine,
         model=model,
@@ -183,6 +211,9 @@ def _report(
         latency_max_s=round(max(latencies, default=0.0), 4),
         load_s=None if load_s is None else round(load_s, 3),
         peak_rss_mb=None if rss is None else round(rss, 1),
+        wer_digits=(
+            round(sum(r.digit_errors for r in results) / digit_total, 4) if digit_total else 0.0
+        ),
         results=results,
     )
 
@@ -261,6 +292,7 @@ def format_table(reports: Sequence[BenchReport]) -> str:
         ("clips", lambda r: str(r.clips)),
         ("audio (s)", lambda r: f"{r.audio_s:.1f}"),
         ("WER", lambda r: f"{r.wer * 100:.2f} %"),
+        ("WER, digits spelled out", lambda r: f"{r.wer_digits * 100:.2f} %"),
         ("real-time factor", lambda r: f"{r.rtf:.4f}"),
         ("latency p50 (s)", lambda r: f"{r.latency_p50_s:.3f}"),
         ("latency p90 (s)", lambda r: f"{r.latency_p90_s:.3f}"),

@@ -1,4 +1,5 @@
-"""`tccc bench ...`: speech, analysis, language-model, live-stream, soak and runtime benchmarks."""
+"""`tccc bench ...`: speech, analysis, language-model, live-stream, soak, runtime and load
+benchmarks."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
     """`tccc bench` and its benchmarks."""
     from tccc.bench.analysis import configure_parser as configure_analysis
     from tccc.bench.llm import configure_parser as configure_llm
+    from tccc.bench.load import configure_parser as configure_load
     from tccc.bench.runtime import configure_parser as configure_runtime
     from tccc.bench.soak import configure_parser as configure_soak
     from tccc.bench.stream import configure_parser as configure_stream
@@ -68,6 +70,13 @@ def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
         help="component memory over load/unload cycles; the cost of monitoring",
     )
     configure_runtime(runtime)
+    load = bsub.add_parser(
+        "load",
+        parents=[common],
+        help="N concurrent HTTP, Wyoming and WebSocket clients: admitted, refused, errors, "
+        "latency, server memory",
+    )
+    configure_load(load)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -88,6 +97,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from tccc.bench.soak import run_from_args as run_soak
 
         return run_soak(args)
+    if args.bench_command == "load":
+        from tccc.bench.load import run_from_args as run_load
+
+        return run_load(args)
     if args.bench_command == "runtime":
         from tccc.bench.runtime import run_from_args as run_runtime
 

@@ -33,6 +33,10 @@ FLAG_KEYS = {
     "port": "server.port",
     "api_token": "server.api_token",
     "insecure": "server.insecure",
+    "insecure_wyoming": "server.insecure_wyoming",
+    "idle_timeout_s": "server.idle_timeout_s",
+    "max_connections": "server.max_connections",
+    "max_decode_mb": "server.max_decode_mb",
     "max_upload_mb": "server.max_upload_mb",
     "queue_size": "server.queue_size",
     "session_db": "server.session_db",
@@ -51,6 +55,7 @@ FLAG_KEYS = {
     "vocabulary_path": "stream.vocabulary_path",
     "bias": "stream.bias",
     "suppress_hallucinations": "stream.suppress_hallucinations",
+    "final_beam_size": "stream.final_beam_size",
 }
 """Flag dest -> settings key; flags left unset (None) do not override anything."""
 
@@ -66,7 +71,10 @@ def engine_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--model", help="model name (tiny.en, small, large-v3...) or directory")
     g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     g.add_argument("--compute-type", help="auto, int8, int8_float16, float16, float32")
-    g.add_argument("--beam-size", type=int)
+    g.add_argument("--beam-size", type=int, help="beam of one-shot requests")
+    g.add_argument(
+        "--final-beam-size", type=int, help="live: beam of final decodes (partials: greedy)"
+    )
     g.add_argument("--language", help="language code, or 'none' to detect")
     g.add_argument("--cpu-threads", type=int)
     g.add_argument("--num-workers", type=int, help="parallel transcriptions")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from tccc.cli.common import Commands, engine_flags, resolve
 
@@ -25,8 +26,23 @@ def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
         default=None,
         help="allow a non-loopback address without a token",
     )
+    serve.add_argument(
+        "--insecure-wyoming",
+        action="store_true",
+        default=None,
+        help="let Wyoming clients transcribe without the token (Home Assistant cannot send it)",
+    )
     serve.add_argument("--max-upload-mb", type=float)
     serve.add_argument("--queue-size", type=int)
+    serve.add_argument(
+        "--idle-timeout-s", type=float, help="close a client that stops sending half-way"
+    )
+    serve.add_argument(
+        "--max-connections", type=int, help="open connections at most (both protocols)"
+    )
+    serve.add_argument(
+        "--max-decode-mb", type=float, help="memory decoded uploads may hold at once"
+    )
     serve.add_argument(
         "--session-db",
         help="SQLite file for live transcripts and casualty facts (default: the casualty log of "
@@ -81,4 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stt.model,
     )
     server.run()
+    if server.failure is not None:
+        # Non-zero, so a supervisor that restarts on failure does (systemd, Docker, k8s).
+        print(f"tccc: the server stopped: {server.failure}", file=sys.stderr)
+        return 1
     return 0

@@ -150,6 +150,11 @@ class RuntimeManager:
     async def _load_speech(self) -> None:
         await self.service.reload()
 
+    def decode_allowance_mb(self) -> float:
+        """Memory the budget leaves for decoded uploads once the loaded components are counted
+        (the service refuses uploads beyond it: `TranscriptionService.decode_budget`)."""
+        return max(0.0, self.registry.budget_mb - self.registry.reserved_mb())
+
     # -- the loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -253,6 +258,8 @@ class RuntimeManager:
         profiles = self._profiles()
         beams = [p.beam_size for p in profiles if p.beam_size]
         if f.heat >= 1:
+            # Greedy: the service applies it to every decode, so the wide beam of live finals
+            # (stream.final_beam_size) is capped too, and comes back with restore_work.
             beams.append(1)
         scale = max([p.partial_scale for p in profiles] + [1.0])
         if f.heat >= 1:
@@ -427,6 +434,7 @@ class RuntimeManager:
         return {
             "budget_mb": self.settings.memory_budget_mb,
             "reserved_mb": round(self.registry.reserved_mb(), 1),
+            "decode_mb": round(self.service.decode_budget.in_use_bytes / 2**20, 1),
             "components": self.registry.snapshot(),
             "state": {
                 "heat_step": f.heat,

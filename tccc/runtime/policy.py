@@ -4,10 +4,11 @@ Two ladders, each climbed one step at a time and descended one step at a time:
 
 - memory: under pressure (little `MemAvailable`, or the service over its budget) the language
   model is unloaded and the caches shrink first; they come back once memory stays comfortable;
-- heat: near the board's throttle point (from its trip points) work is reduced first (beam 1,
-  longer partial interval, language model paused); if it is still getting hotter, a smaller
-  speech model is used and new streams are refused. A rising trend that would reach the
-  throttle point within `horizon_s` acts early.
+- heat: near the board's throttle point (from its trip points) work is reduced first (beam 1
+  for every decode, live finals' `stream.final_beam_size` included; longer partial interval;
+  language model paused); if it is still getting hotter, a smaller speech model is used and
+  new streams are refused. A rising trend that would reach the throttle point within
+  `horizon_s` acts early.
 
 Hysteresis keeps it from flapping: a step is undone only after readings have stayed below the
 step's threshold minus a margin for `restore_after_s`. Speech recognition of an ongoing

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
 
 import uvicorn
 
@@ -12,10 +11,11 @@ from tccc.config import Settings
 from tccc.errors import ConfigError
 from tccc.runtime.manager import RuntimeManager
 from tccc.runtime.metrics import RuntimeMetrics
+from tccc.server.connections import ACCEPT_BACKLOG, ConnectionTable, connection_limit
 from tccc.server.http_app import BodyLimitMiddleware, create_app
 from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
-from tccc.server.sniff import WYOMING_STATE_KEY, SniffingProtocol
+from tccc.server.sniff import CONNECTIONS_STATE_KEY, WYOMING_STATE_KEY, SniffingProtocol
 from tccc.server.wyoming_handler import WyomingContext
 from tccc.store.transcripts import TranscriptLog
 from tccc.stt.whisper_backend import FasterWhisperTranscriber
@@ -31,6 +31,13 @@ def check_exposure(settings: Settings) -> None:
             f"refusing to listen on {server.host} without an API token: set --api-token "
             "(TCCC_API_TOKEN), or pass --insecure if this network is trusted"
         )
+
+
+class TcccServer(uvicorn.Server):
+    """uvicorn's server, which also keeps why the service stopped itself (a model that did not
+    load), so `tccc serve` can exit non-zero."""
+
+    failure: str | None = None
 
 
 class _NoWebSocketAccessLog(logging.Filter):
@@ -99,7 +106,7 @@ def build_runtime(
     )
 
 
-def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Server:
+def build_server(settings: Settings, *, log_level: str = "info") -> TcccServer:
     """Build the uvicorn server with the transcriber, HTTP app and Wyoming handler."""
     check_exposure(settings)
     transcriber = FasterWhisperTranscriber(settings.stt, settings.vad)
@@ -110,6 +117,7 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         queue_size=settings.server.queue_size,
         metrics=metrics,
         stream=settings.stream,
+        decode_mb=settings.server.max_decode_mb,
     )
     # A casualty log is a transcript log that also keeps the facts of analysed sessions.
     if settings.server.analyze:
@@ -123,12 +131,20 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
     else:
         log = TranscriptLog(settings.server.session_db or ":memory:")
     runtime = build_runtime(settings, service, metrics)
+    # Decoded uploads are counted against what the memory budget leaves after the components.
+    service.decode_budget.ceiling = lambda: runtime.decode_allowance_mb() * 1024 * 1024
     wyoming = WyomingContext(service=service, settings=settings, log=log)
-    holder: dict[str, Any] = {}
+    connections = ConnectionTable(
+        connection_limit(settings.server.max_connections),
+        idle_timeout_s=settings.server.idle_timeout_s,
+        metrics=metrics,
+    )
+    holder: dict[str, TcccServer] = {}
 
-    def stop_server() -> None:
+    def stop_server(failure: str) -> None:
         server = holder.get("server")
         if server is not None:
+            server.failure = failure
             server.should_exit = True
 
     async def stop_telemetry() -> None:
@@ -141,17 +157,28 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
     app = create_app(
         service,
         settings,
-        extra_state={WYOMING_STATE_KEY: wyoming},
+        extra_state={WYOMING_STATE_KEY: wyoming, CONNECTIONS_STATE_KEY: connections},
         log=log,
         on_fatal=stop_server,
         on_shutdown=[stop_wyoming, stop_telemetry],
         runtime=runtime,
     )
+    body_limit = BodyLimitMiddleware(
+        app,
+        int(settings.server.max_upload_mb * 1024 * 1024),
+        idle_timeout_s=settings.server.idle_timeout_s,
+        on_timeout=metrics.timed_out.labels("http").inc,
+        budget=service.decode_budget,
+        on_refused=metrics.rejected.inc,
+    )
     config = uvicorn.Config(
-        BodyLimitMiddleware(app, int(settings.server.max_upload_mb * 1024 * 1024)),
+        body_limit,
         host=settings.server.host,
         port=settings.server.port,
         http=SniffingProtocol,
+        # asyncio accepts up to this many connections at once, each holding a descriptor until
+        # it is refused: the connection limit leaves room for them (`connection_limit`).
+        backlog=ACCEPT_BACKLOG,
         ws="websockets-sansio",
         ws_max_size=settings.server.max_event_kb * 1024,
         lifespan="on",
@@ -162,6 +189,6 @@ def build_server(settings: Settings, *, log_level: str = "info") -> uvicorn.Serv
         server_header=False,
     )
     logging.getLogger("uvicorn.error").addFilter(_NoWebSocketAccessLog())
-    server = uvicorn.Server(config)
+    server = TcccServer(config)
     holder["server"] = server
     return server

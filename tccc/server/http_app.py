@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -9,27 +10,29 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette import formparsers
 
 from tccc import __version__
-from tccc.audio.decode import decode_audio
+from tccc.audio.decode import DecodeBudget, DecodedAudio
 from tccc.config import Settings
-from tccc.errors import (
-    AudioError,
-    AudioTooLargeError,
-    NotReadyError,
-    ProtocolError,
-    ServerBusyError,
-    TcccError,
-)
+from tccc.errors import NotReadyError, ServerBusyError, TcccError
 from tccc.runtime.manager import RuntimeManager
-from tccc.server.languages import language_name
-from tccc.server.live_routes import register_live_routes, sse_events
+from tccc.server.connections import limit_accept_error_log
+from tccc.server.decoding import UploadDecoder
+from tccc.server.http_errors import (
+    RETRY_AFTER_S,
+    content,
+    error_body,
+    error_response,
+    install_error_handlers,
+    responses,
+    tccc_error_response,
+)
+from tccc.server.languages import language_name, normalise_language
+from tccc.server.live_routes import LiveStreamResponse, register_live_routes, sse_events
 from tccc.server.live_session import LiveSession
 from tccc.server.runtime_routes import register_runtime_routes
 from tccc.server.service import TranscriptionService
@@ -40,68 +43,88 @@ from tccc.stt.transcriber import DecodeOptions
 
 _LOGGER = logging.getLogger(__name__)
 
-_STATUS = {
-    AudioTooLargeError: 413,
-    AudioError: 400,
-    ProtocolError: 400,
-    ServerBusyError: 503,
-    NotReadyError: 503,
-}
-RETRY_AFTER_S = 2
 OPEN_ROUTES = ("/healthz", "/readyz")
-
-
-def error_body(code: str, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
-    """OpenAI-style error body, so the openai client shows the message."""
-    return {"error": {"message": message, "type": kind, "code": code, "param": None}}
-
-
-def _error_response(exc: TcccError) -> JSONResponse:
-    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    return JSONResponse(
-        error_body(exc.code, exc.message, kind), status_code=status, headers=headers
-    )
+__all__ = ["OPEN_ROUTES", "BodyLimitMiddleware", "create_app", "error_body"]
 
 
 class BodyLimitMiddleware:
-    """Answers 413 to any request body over the limit, before or while it is read."""
+    """Guards request bodies: 413 for one over the limit (before or while it is read), 408 for
+    one whose next part does not arrive within the idle timeout (a stalled upload held a
+    connection forever), and 503 when the bytes do not fit the decode budget (an upload is
+    held in memory until its request ends, so it is counted with the decoded audio)."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        max_bytes: int,
+        *,
+        idle_timeout_s: float = 30.0,
+        on_timeout: Callable[[], None] | None = None,
+        budget: DecodeBudget | None = None,
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.idle_timeout_s = idle_timeout_s
+        self.on_timeout = on_timeout
+        self.budget = budget
+        self.on_refused = on_refused
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """ASGI entry point."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = _too_large_response(self.max_bytes)
         length = dict(scope.get("headers") or ()).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await too_large(scope, receive, send)
+            await _too_large_response(self.max_bytes)(scope, receive, send)
             return
         seen = 0
-        overflow = False
+        reserved = 0
+        body_done = False
         started = False
+        refusal: Response | None = None
 
         async def limited_receive() -> Any:
-            nonlocal seen, overflow
-            if overflow:
+            nonlocal seen, reserved, body_done, refusal
+            if refusal is not None:
                 return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    # Pretend the client went away: the app stops reading and we answer 413.
-                    overflow = True
+            if body_done:
+                return await receive()  # waiting for a disconnect (a streamed response)
+            try:
+                async with asyncio.timeout(self.idle_timeout_s):
+                    message = await receive()
+            except TimeoutError:
+                if self.on_timeout is not None:
+                    self.on_timeout()
+                # The app stops reading (the client "went away"); the rest is not waited for.
+                refusal = error_response(
+                    408, "request_timeout", "the request body stopped arriving",
+                    {"Connection": "close"},
+                )  # fmt: skip
+                return {"type": "http.disconnect"}
+            if message["type"] != "http.request":
+                return message
+            part = len(message.get("body", b""))
+            seen += part
+            body_done = not message.get("more_body", False)
+            if seen > self.max_bytes:
+                refusal = _too_large_response(self.max_bytes)
+                return {"type": "http.disconnect"}
+            if self.budget is not None and part:
+                try:
+                    self.budget.reserve(part)
+                except ServerBusyError as exc:
+                    if self.on_refused is not None:
+                        self.on_refused()
+                    refusal = tccc_error_response(exc)
                     return {"type": "http.disconnect"}
+                reserved += part
             return message
 
         async def guarded_send(message: Any) -> None:
             nonlocal started
-            if overflow:
+            if refusal is not None and not started:
                 return
             started = True
             await send(message)
@@ -109,10 +132,13 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if not overflow:
+            if refusal is None:
                 raise
-        if overflow and not started:
-            await too_large(scope, receive, send)
+        finally:
+            if self.budget is not None:
+                self.budget.release(reserved)
+        if refusal is not None and not started:
+            await refusal(scope, receive, send)
 
 
 def _too_large_response(max_bytes: int) -> Response:
@@ -128,7 +154,7 @@ def create_app(
     settings: Settings,
     *,
     extra_state: dict[str, Any] | None = None,
-    on_fatal: Callable[[], None] | None = None,
+    on_fatal: Callable[[str], None] | None = None,
     on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
     log: TranscriptLog | None = None,
     runtime: RuntimeManager | None = None,
@@ -141,6 +167,19 @@ def create_app(
     tasks = TaskOwner("http")
     log = log or TranscriptLog()
     load_error: list[str] = []
+    # Decodes in worker threads: two at a time, and no more waiting than requests admitted.
+    decoder = UploadDecoder(
+        service.decode_budget,
+        workers=2,
+        max_pending=service.capacity + 2,
+        on_refused=metrics.rejected.inc,
+    )
+
+    def fatal(message: str) -> None:
+        load_error.append(message)
+        _LOGGER.error("speech model failed to load: %s", message)
+        if on_fatal is not None:
+            on_fatal(message)
 
     async def load_model() -> None:
         try:
@@ -150,16 +189,19 @@ def create_app(
                 await service.load()
             _LOGGER.info("speech model %s ready", service.transcriber.model_name)
         except TcccError as exc:
-            load_error.append(exc.message)
-            _LOGGER.error("speech model failed to load: %s", exc.message)
-            if on_fatal is not None:
-                on_fatal()
+            fatal(exc.message)
+            return
+        except Exception as exc:
+            # Not one of ours (a backend's own error): still fatal, still a non-zero exit.
+            _LOGGER.error("loading the speech model raised", exc_info=exc)
+            fatal(type(exc).__name__)
             return
         if runtime is not None:
             await runtime.run()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        limit_accept_error_log(asyncio.get_running_loop())
         tasks.create(load_model(), name="load-model")
         try:
             yield dict(extra_state or {})
@@ -167,6 +209,7 @@ def create_app(
             for hook in on_shutdown or ():
                 await hook()
             await tasks.cancel_all(wait_s=5.0)
+            decoder.shutdown()
             service.shutdown()
 
     app = FastAPI(
@@ -177,6 +220,7 @@ def create_app(
     )
 
     token = settings.server.api_token
+    install_error_handlers(app, metrics)
 
     @app.middleware("http")
     async def _require_token(request: Request, call_next: Any) -> Response:
@@ -186,29 +230,14 @@ def create_app(
             if scheme.lower() != "bearer" or not hmac.compare_digest(
                 given.encode(), token.encode()
             ):
-                return JSONResponse(
-                    error_body("unauthorized", "a valid bearer token is required"),
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
+                return error_response(
+                    401,
+                    "unauthorized",
+                    "a valid bearer token is required",
+                    {"WWW-Authenticate": "Bearer"},
                 )
         response: Response = await call_next(request)
         return response
-
-    @app.exception_handler(TcccError)
-    async def _tccc_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, TcccError)
-        metrics.errors.labels(exc.code).inc()
-        return _error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        # Pydantic echoes the offending input; keep only where and what, never the value.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
-            for e in exc.errors()
-        )
-        return JSONResponse(error_body("invalid_request", problems), status_code=422)
 
     @app.middleware("http")
     async def _count(request: Request, call_next: Any) -> Response:
@@ -220,17 +249,29 @@ def create_app(
         metrics.request_latency.labels("http", path).observe(time.perf_counter() - started)
         return response
 
-    async def read_upload(upload: UploadFile) -> np.ndarray:
+    async def read_upload(upload: UploadFile) -> DecodedAudio:
+        """The upload decoded in a worker thread (release it when done)."""
         data = await upload.read()
         await upload.close()
-        return decode_audio(data, max_seconds=settings.server.max_audio_s)
+        return await decoder.decode(data, max_seconds=settings.server.max_audio_s)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={
+            200: content("application/json", description="ready: the model's name"),
+            503: {
+                "description": "loading, or failed: retry after Retry-After seconds",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            },
+        },
+    )
     async def readyz() -> JSONResponse:
         """200 only once the speech model is loaded."""
         if service.ready:
@@ -240,12 +281,17 @@ def create_app(
             {"status": status}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
         )
 
-    @app.get("/metrics", tags=["health"])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses=responses(ok=content("text/plain", description="Prometheus text format")),
+    )
     async def prometheus() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/v1/models", tags=["openai"])
+    @app.get("/v1/models", tags=["openai"], responses=responses())
     async def models() -> dict[str, Any]:
         """The loaded speech model (OpenAI list format)."""
         return {
@@ -261,7 +307,7 @@ def create_app(
             ],
         }
 
-    @app.post("/api/asr", tags=["seed"])
+    @app.post("/api/asr", tags=["seed"], responses=responses(400, 408, 413, 503))
     async def api_asr(
         audio: Annotated[UploadFile, File(description="audio file, any common container")],
         language: Annotated[str | None, Form()] = None,
@@ -269,13 +315,25 @@ def create_app(
         word_timestamps: Annotated[bool, Form()] = False,
     ) -> dict[str, Any]:
         """Transcribe an upload: {text, language, duration, segments} (the seed's test route)."""
-        samples = await read_upload(audio)
         options = DecodeOptions(
-            language=language or None, task=task, word_timestamps=word_timestamps
+            language=normalise_language(language), task=task, word_timestamps=word_timestamps
         )
-        return result_dict(await service.transcribe(samples, options), words=word_timestamps)
+        decoded = await read_upload(audio)
+        try:
+            result = await service.transcribe(decoded.samples, options)
+        finally:
+            decoded.release()
+        return result_dict(result, words=word_timestamps)
 
-    @app.post("/asr", tags=["whisper-asr-webservice"])
+    @app.post(
+        "/asr",
+        tags=["whisper-asr-webservice"],
+        response_class=Response,
+        responses=responses(
+            400, 408, 413, 503,
+            ok=content("application/json", "text/plain", "text/vtt", "application/x-subrip"),
+        ),
+    )  # fmt: skip
     async def asr(
         audio_file: Annotated[UploadFile, File()],
         encode: Annotated[bool, Query(description="false: raw s16le 16 kHz mono")] = True,
@@ -287,24 +345,23 @@ def create_app(
         output: Annotated[Literal["txt", "vtt", "srt", "tsv", "json"], Query()] = "txt",
     ) -> Response:
         """whisper-asr-webservice compatible transcription."""
-        if encode:
-            samples = await read_upload(audio_file)
-        else:
-            raw = await audio_file.read()
-            await audio_file.close()
-            if len(raw) % 2:
-                raise AudioError("raw PCM must be 16-bit samples (an even number of bytes)")
-            samples = np.frombuffer(raw, dtype=np.int16).copy()
-            if samples.size > settings.server.max_audio_s * 16000:
-                raise AudioTooLargeError("audio is longer than the configured limit")
         options = DecodeOptions(
-            language=language or None,
+            language=normalise_language(language),
             task=task,
             initial_prompt=initial_prompt,
             vad=vad_filter,
             word_timestamps=word_timestamps,
         )
-        result = await service.transcribe(samples, options)
+        if encode:
+            decoded = await read_upload(audio_file)
+        else:
+            raw = await audio_file.read()
+            await audio_file.close()
+            decoded = decoder.raw_pcm(raw, max_seconds=settings.server.max_audio_s)
+        try:
+            result = await service.transcribe(decoded.samples, options)
+        finally:
+            decoded.release()
         headers = {"Asr-Engine": "faster_whisper"}
         if output == "json":
             body = {
@@ -318,7 +375,18 @@ def create_app(
             render(result, output), media_type=f"{media}; charset=utf-8", headers=headers
         )
 
-    @app.post("/v1/audio/transcriptions", tags=["openai"])
+    @app.post(
+        "/v1/audio/transcriptions",
+        tags=["openai"],
+        response_class=Response,
+        responses=responses(
+            400, 408, 413, 503,
+            ok=content(
+                "application/json", "text/plain", "text/event-stream",
+                description="the transcript (JSON or text); with stream=true, server-sent events",
+            ),
+        ),
+    )  # fmt: skip
     async def openai_transcriptions(
         file: Annotated[UploadFile, File()],
         model: Annotated[str, Form()] = "whisper-1",
@@ -341,25 +409,35 @@ def create_app(
         del model  # one model is served; any id (whisper-1, tiny.en, ...) maps to it
         granularities = set(timestamp_granularities or ["segment"])
         want_words = response_format == "verbose_json" and "word" in granularities
-        samples = await read_upload(file)
+        code = normalise_language(language)
+        if stream and not service.ready:
+            raise NotReadyError("the speech model is still loading; retry shortly")
+        decoded = await read_upload(file)
         if stream:
-            if not service.ready:
-                raise NotReadyError("the speech model is still loading; retry shortly")
-            session = LiveSession(
-                service, settings, log, source_name="http-sse", language=language, partials=False
-            )
-            return StreamingResponse(
-                sse_events(session, samples, tasks),
+            try:
+                session = LiveSession(
+                    service, settings, log, source_name="http-sse", language=code, partials=False
+                )
+            except BaseException:
+                decoded.release()
+                raise
+            return LiveStreamResponse(
+                sse_events(session, decoded.samples, tasks),
+                session=session,
+                on_close=decoded.release,
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
         options = DecodeOptions(
-            language=language or None,
+            language=code,
             initial_prompt=prompt,
             word_timestamps=want_words,
             temperature=temperature if temperature else None,
         )
-        result = await service.transcribe(samples, options)
+        try:
+            result = await service.transcribe(decoded.samples, options)
+        finally:
+            decoded.release()
         if response_format == "json":
             return JSONResponse({"text": result.text})
         if response_format == "verbose_json":

@@ -16,17 +16,20 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
 
 from tccc.analysis.incident import Incident
 from tccc.audio.convert import PcmConverter, check_pcm_format
 from tccc.config import Settings
 from tccc.errors import AudioTooLargeError, ProtocolError, TcccError
 from tccc.events import LiveTranscript
+from tccc.server.http_errors import responses
+from tccc.server.languages import normalise_language
 from tccc.server.live_session import LiveSession
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
@@ -118,6 +121,28 @@ def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
+class LiveStreamResponse(StreamingResponse):
+    """The SSE answer of a live session: whatever happens to the response (a client gone
+    before its first byte included), the session is released and `on_close` runs."""
+
+    def __init__(
+        self, content: AsyncIterator[str], *, session: LiveSession, on_close: Callable[[], None],
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(content, **kwargs)
+        self.session = session
+        self.on_close = on_close
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Send the stream; release the session and the audio however it ends."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if not self.session.started:
+                self.session.discard()
+            self.on_close()
+
+
 def register_live_routes(
     app: FastAPI,
     service: TranscriptionService,
@@ -128,8 +153,9 @@ def register_live_routes(
     """Add `/v1/stream` and `/v1/sessions/{id}` to the app."""
     token = settings.server.api_token
     max_samples = int(settings.server.max_audio_s * 16000)
+    idle_s = settings.server.idle_timeout_s
 
-    @app.get("/v1/sessions/{session_id}", tags=["live"])
+    @app.get("/v1/sessions/{session_id}", tags=["live"], responses=responses(404))
     async def session_log(session_id: str) -> dict[str, Any]:
         """Final transcripts of a live session (kept even if its client disconnected)."""
         found = await asyncio.to_thread(log.session, session_id)
@@ -137,7 +163,7 @@ def register_live_routes(
             raise HTTPException(status_code=404, detail="no such session")
         return found
 
-    @app.get("/v1/sessions/{session_id}/record", tags=["live"])
+    @app.get("/v1/sessions/{session_id}/record", tags=["live"], responses=responses(404))
     async def session_record(session_id: str) -> dict[str, Any]:
         """The DD 1380 export of a live session's casualties (analysis on)."""
         known = await asyncio.to_thread(log.session, session_id)
@@ -166,7 +192,7 @@ def register_live_routes(
                 settings,
                 log,
                 source_name="websocket",
-                language=params.get("language") or None,
+                language=normalise_language(params.get("language")),
                 partials=params.get("partials", "true").lower() != "false",
             )
         except (ValueError, TcccError) as exc:
@@ -175,21 +201,35 @@ def register_live_routes(
             # Accept first, so the client reads why (a close before accepting is a bare 403).
             await websocket.accept()
             error_code = exc.code if isinstance(exc, TcccError) else "invalid_request"
-            await websocket.send_json({"type": "error", "code": error_code, "message": reason})
+            refusal: dict[str, Any] = {"type": "error", "code": error_code, "message": reason}
+            if code == _TRY_AGAIN:
+                refusal["retry_after"] = 2
+            await websocket.send_json(refusal)
             await websocket.close(code=code, reason=reason)
             return
-        await websocket.accept()
-        await websocket.send_json({"type": "session", "id": session.session_id})
 
         async def sink(event: LiveTranscript) -> None:
             await websocket.send_json(event_dict(event))
 
-        session.start(sink, tasks)
+        try:
+            await websocket.accept()
+            await websocket.send_json({"type": "session", "id": session.session_id})
+            session.start(sink, tasks)
+        except BaseException:
+            session.abandon()  # the client left between admission and start: release it
+            raise
         converter = PcmConverter(rate, width, channels)
         received = 0
         try:
             while True:
-                message = await websocket.receive()
+                try:
+                    async with asyncio.timeout(idle_s):
+                        message = await websocket.receive()
+                except TimeoutError:
+                    service.metrics.timed_out.labels("websocket").inc()
+                    raise ProtocolError(
+                        f"no audio or stop for {idle_s:g} s; closing", code="idle_timeout"
+                    ) from None
                 if message["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(message.get("code", 1000))
                 if message.get("bytes") is not None:
@@ -223,7 +263,7 @@ def _is_stop(text: str | None) -> bool:
         return False
     try:
         body = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError("text frames must be JSON") from exc
     if not isinstance(body, dict) or body.get("type") != "stop":
         raise ProtocolError('the only text frame is {"type": "stop"}')
@@ -250,6 +290,7 @@ def _ws_authorised(websocket: WebSocket, token: str) -> bool:
 async def _close_with_error(websocket: WebSocket, exc: TcccError) -> None:
     try:
         await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
-        await websocket.close(code=_POLICY_VIOLATION if exc.code == "protocol_error" else 1011)
+        policy = exc.code in ("protocol_error", "idle_timeout")
+        await websocket.close(code=_POLICY_VIOLATION if policy else 1011)
     except (RuntimeError, ConnectionError, WebSocketDisconnect):
         _LOGGER.debug("could not send the error: client gone")

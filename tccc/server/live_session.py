@@ -61,52 +61,84 @@ class LiveSession:
     ) -> None:
         if not service.ready:
             raise NotReadyError("the speech model is still loading; retry shortly")
-        if service.live_sessions >= service.capacity:
-            service.metrics.rejected.inc()
-            raise ServerBusyError("too many live streams; retry shortly")
         if not service.accept_streams:
             service.metrics.rejected.inc()
             raise ServerBusyError("the device is too hot for another stream; retry shortly")
+        if not service.admission.acquire(source_name):
+            service.metrics.rejected.inc()
+            raise ServerBusyError("too many live streams; retry shortly")
         self.service, self.log = service, log
-        self.source = PushSource(settings.stream.ring_buffer_s, name=source_name)
-
-        self.transcriber: LiveTranscriber = live_transcriber(
-            service.transcribe_waiting,
-            settings,
-            service.vocabulary,
-            language=language,
-            partials=partials,
-            interval_scale=lambda: service.work.partial_scale,
-        )
-        self.session_id = log.new_session(source_name)
-        self.incident: Incident | None = None
-        self.stage: LlmStage | None = None
-        if settings.server.analyze and isinstance(log, CasualtyLog):
-            # Finals are then stored by the incident, with their facts, in one transaction.
-            self.incident = Incident(log, self.session_id, SessionAnalyzer())
+        self.protocol = source_name
+        self._released = False
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: TaskOwner | None = None
+        service.live_sessions += 1
+        service.metrics.live_sessions.set(service.live_sessions)
+        try:
+            self.source = PushSource(settings.stream.ring_buffer_s, name=source_name)
+            self.transcriber: LiveTranscriber = live_transcriber(
+                service.transcribe_waiting,
+                settings,
+                service.vocabulary,
+                language=language,
+                partials=partials,
+                interval_scale=lambda: service.work.partial_scale,
+            )
+            self.session_id = log.new_session(source_name)
+            self.incident: Incident | None = None
+            self.stage: LlmStage | None = None
+            if settings.server.analyze and isinstance(log, CasualtyLog):
+                # Finals are then stored by the incident, with their facts, in one transaction.
+                self.incident = Incident(log, self.session_id, SessionAnalyzer())
+        except BaseException:
+            self._release()
+            raise
         self.finals: list[LiveTranscript] = []
         self.joined = SessionText()
         """The finals so far whose joins are known (kept as it grows, not re-joined)."""
         self._unjoined: list[LiveTranscript] = []
         self.client_gone = False
-        self._task: asyncio.Task[None] | None = None
-        self._tasks: TaskOwner | None = None
-        service.live_sessions += 1
-        service.metrics.live_sessions.set(service.live_sessions)
+
+    @property
+    def started(self) -> bool:
+        """True once `start` has run: the session then releases its slot when it ends."""
+        return self._task is not None
+
+    def _release(self) -> None:
+        """Give the live-stream slot back (once)."""
+        if self._released:
+            return
+        self._released = True
+        self.service.admission.release(self.protocol)
+        self.service.live_sessions -= 1
+        self.service.metrics.live_sessions.set(self.service.live_sessions)
+
+    def discard(self) -> None:
+        """A session that never started (its client went between admission and start): its
+        slot is released and its log entry ended at once."""
+        if self.started or self._released:
+            return
+        self._release()
+        self.source.close()
+        self.log.end_session(self.session_id, {"started": False})
 
     def start(self, sink: Sink, tasks: TaskOwner) -> None:
         """Start transcribing; events go to `sink` until the client goes."""
         self._tasks = tasks
         shared = self.service.llm
-        if self.incident is not None and shared is not None:
-            # Started here, not in __init__: a session that never starts queues nothing.
-            filler = GapFiller(shared.slot, shared.cache, max_tokens=shared.max_tokens)
-            self.stage = LlmStage(
-                filler, self.incident, queue_size=shared.queue_size, worker=shared.worker
-            )
-            self.stage.attach()
-            self.service.stages.add(self.stage)
-        self._task = tasks.create(self._consume(sink), name=f"live-{self.session_id[:8]}")
+        try:
+            if self.incident is not None and shared is not None:
+                # Started here, not in __init__: a session that never starts queues nothing.
+                filler = GapFiller(shared.slot, shared.cache, max_tokens=shared.max_tokens)
+                self.stage = LlmStage(
+                    filler, self.incident, queue_size=shared.queue_size, worker=shared.worker
+                )
+                self.stage.attach()
+                self.service.stages.add(self.stage)
+            self._task = tasks.create(self._consume(sink), name=f"live-{self.session_id[:8]}")
+        except BaseException:
+            self.discard()
+            raise
 
     async def push(self, samples: np.ndarray) -> None:
         """Add 16 kHz mono int16 samples.
@@ -130,8 +162,12 @@ class LiveSession:
         return self.finals
 
     def abandon(self) -> None:
-        """The client has gone: stop sending, but finalise and log what was heard."""
+        """The client has gone: stop sending, but finalise and log what was heard (a session
+        that never started is discarded)."""
         self.client_gone = True
+        if not self.started:
+            self.discard()
+            return
         self.source.close()
 
     @property
@@ -243,8 +279,7 @@ class LiveSession:
             summary["suppressed"] = dict(stats.suppressed)  # asdict mangles a Counter
             summary["dropped_samples"] = self.source.dropped_samples
             summary["overflows"] = self.source.overflows
-            self.service.live_sessions -= 1
-            metrics.live_sessions.set(self.service.live_sessions)
+            self._release()
             await asyncio.to_thread(self.log.end_session, self.session_id, summary)
             if self.stage is not None and self._tasks is not None:
                 # The client's last transcript never waits for the language model: the stage

@@ -47,7 +47,9 @@ class ServerMetrics:
             "tccc_queue_depth", "Transcriptions admitted and not finished", registry=r
         )
         self.rejected = Counter(
-            "tccc_rejected", "Requests refused because the queue was full", registry=r
+            "tccc_rejected",
+            "Requests and streams refused as busy (queue, live slots, decode memory)",
+            registry=r,
         )
         self.model_load_seconds = Gauge(
             "tccc_model_load_seconds", "Time the speech model took to load", registry=r
@@ -81,6 +83,27 @@ class ServerMetrics:
         self.audio_dropped_seconds = Counter(
             "tccc_audio_dropped_seconds",
             "Live audio dropped because the capture buffer overflowed",
+            registry=r,
+        )
+        self.open_connections = Gauge(
+            "tccc_open_connections", "Open connections on the port, both protocols", registry=r
+        )
+        self.connections_refused = Counter(
+            "tccc_connections_refused",
+            "Connections closed unserved: over the limit, in the health-check reserve, "
+            "idle before their first request, or whitespace only",
+            ["reason"],
+            registry=r,
+        )
+        self.timed_out = Counter(
+            "tccc_idle_timeouts",
+            "Connections closed because the client stopped sending half-way",
+            ["protocol"],
+            registry=r,
+        )
+        self.decode_memory = Gauge(
+            "tccc_decode_memory_bytes",
+            "Memory held by decoded uploads (counted against server.max_decode_mb)",
             registry=r,
         )
         process = psutil.Process()

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tccc.audio.decode import DecodeBudget
 from tccc.config import StreamSettings
 from tccc.errors import NotReadyError, ServerBusyError
 from tccc.events import TranscriptResult
 from tccc.llm.slot import SharedModel
 from tccc.llm.stage import LlmStage
+from tccc.server.admission import StreamAdmission
 from tccc.server.metrics import ServerMetrics
 from tccc.stt.pipeline import VocabularyTools, vocabulary_tools
 from tccc.stt.transcriber import DecodeOptions, Transcriber
@@ -47,10 +49,16 @@ class TranscriptionService:
         queue_size: int,
         metrics: ServerMetrics,
         stream: StreamSettings | None = None,
+        decode_mb: float = 1024.0,
     ) -> None:
         self.transcriber = transcriber
         self.metrics = metrics
         self.capacity = num_workers + queue_size
+        self.admission = StreamAdmission(self.capacity)
+        """Live-stream slots, shared fairly between protocols."""
+        self.decode_budget = DecodeBudget(int(decode_mb * 1024 * 1024))
+        """Memory decoded uploads may hold at once (`server.max_decode_mb`)."""
+        metrics.decode_memory.set_function(lambda: float(self.decode_budget.in_use_bytes))
         self._executor = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="stt")
         self._pending = 0
         self.ready = False

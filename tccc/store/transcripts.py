@@ -8,7 +8,9 @@ unless asked for); on disk it is WAL with `synchronous=FULL`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -58,12 +60,21 @@ def transcript_row(session_id: str, transcript: LiveTranscript) -> tuple[Any, ..
     )
 
 
+def create_private_file(path: str) -> None:
+    """Create the database file 0600 if it does not exist: SQLite gives its -wal and -shm
+    files the database file's mode, so they are private too (an existing file is left)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class TranscriptLog:
     """Sessions and their final transcripts (thread-safe; call it from worker threads)."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        if self.path != ":memory:":
+            create_private_file(self.path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -5,8 +5,10 @@ while one is in progress its growing audio is decoded every `partial_interval_ms
 so partial decodes take at most `partial_max_load` of real time on a slow board) and the
 words two consecutive decodes agree on are committed (LocalAgreement-2). When the speaker
 pauses, the utterance is decoded at once, so when the endpoint is confirmed the final transcript
-is usually ready. At the end of the audio (end of file, audio-stop, disconnect) the open
-utterance is always finalised: nothing said is dropped.
+is usually ready. Partial decodes are greedy; finals use `stream.final_beam_size` (capped by
+the runtime when the board is hot), so with a beam wider than 1 the endpoint decodes the
+utterance again rather than reuse the greedy pause decode. At the end of the audio (end of
+file, audio-stop, disconnect) the open utterance is always finalised: nothing said is dropped.
 
 Each utterance is decoded on its own, so Whisper starts it with a capital and may end the one
 before with a period it only wrote because the audio stopped. Right after an utterance's first
@@ -77,6 +79,8 @@ class LiveStats:
     decode_s: float = 0.0
     reused_finals: int = 0
     """Finals taken from a decode that already covered all the speech (no extra decode)."""
+    beam_finals: int = 0
+    """Finals decoded with a beam wider than 1 (`stream.final_beam_size`)."""
     stale_partials: int = 0
     """Partial decodes skipped because newer audio of the same utterance was queued."""
     gaps_s: float = 0.0
@@ -155,6 +159,7 @@ class LiveTranscriber:
         vad_stream: Callable[[], VadStream] = SileroStream,
         interval_scale: Callable[[], float] | None = None,
         join_boundaries: bool = True,
+        beam_cap: Callable[[], int | None] | None = None,
     ) -> None:
         self._decode = decode
         self._join_boundaries = join_boundaries
@@ -166,6 +171,7 @@ class LiveTranscriber:
         self._partials = partials
         self._vad_factory = vad_stream
         self._interval_scale = interval_scale
+        self._beam_cap = beam_cap
         self._filter = HallucinationFilter(
             no_speech_threshold=stream.no_speech_threshold,
             log_prob_threshold=stream.log_prob_threshold,
@@ -313,6 +319,13 @@ class LiveTranscriber:
         interval = int(self._interval * scale)
         return max(interval, int(self._decode_ema_s / load * SAMPLE_RATE))
 
+    @property
+    def final_beam(self) -> int:
+        """Beam of the next final decode: the setting, capped by the runtime (a hot board)."""
+        beam = self.settings.final_beam_size
+        cap = self._beam_cap() if self._beam_cap is not None else None
+        return beam if cap is None else max(1, min(beam, cap))
+
     def _request_partial(
         self, state: _UtteranceState, buf: np.ndarray, buf_start: int, end: int
     ) -> None:
@@ -348,14 +361,17 @@ class LiveTranscriber:
             _LOGGER.exception("live transcription failed")
             self._out.put_nowait(exc)
 
-    def _decode_options(self, samples: int) -> DecodeOptions:
+    def _decode_options(self, samples: int, beam: int = 1) -> DecodeOptions:
         # The prompt goes in as hotwords: faster-whisper puts those before every window, and
         # "" (not None) tells the service not to add its own.
-        # Greedy at temperature 0 only, and at most ~12 tokens per second of audio (fast speech
-        # is about 4 words a second): a decode that loops costs one bounded pass instead of
-        # the whole temperature-fallback schedule; the hallucination filter drops the result.
+        # Temperature 0 only, and at most ~12 tokens per second of audio (fast speech is about
+        # 4 words a second): a decode that loops costs one bounded pass instead of the whole
+        # temperature-fallback schedule; the hallucination filter drops the result.
+        # The beam is always explicit: None would be the engine's `stt.beam_size`, the beam of
+        # one-shot requests, which must not widen partial decodes.
         return DecodeOptions(
             language=self._language,
+            beam_size=beam,
             hotwords=self._prompt or "",
             word_timestamps=True,
             vad=False,
@@ -363,16 +379,19 @@ class LiveTranscriber:
             max_new_tokens=min(220, 16 + 12 * samples // SAMPLE_RATE),
         )
 
-    async def _transcribe(self, job: _Job) -> tuple[Word, ...]:
-        options = self._decode_options(job.audio.size)
+    async def _transcribe(self, job: _Job, beam: int = 1) -> tuple[Word, ...]:
+        options = self._decode_options(job.audio.size, beam)
         result = await self._decode(job.audio, options)
         self.stats.decodes += 1
         self.stats.decode_s += result.processing_s
-        self._decode_ema_s = (
-            result.processing_s
-            if self.stats.decodes == 1
-            else 0.7 * self._decode_ema_s + 0.3 * result.processing_s
-        )
+        if beam == 1:
+            # The smoothed time paces partial decodes, which are greedy: a wide final beam's
+            # slower decodes must not make partials rarer.
+            self._decode_ema_s = (
+                result.processing_s
+                if self._decode_ema_s == 0.0
+                else 0.7 * self._decode_ema_s + 0.3 * result.processing_s
+            )
         if self._prompt and any(
             self._filter.reason(s) in _PROMPT_FAILURES for s in result.segments
         ):
@@ -425,7 +444,7 @@ class LiveTranscriber:
         if prev is not None:
             await self._read_join(state, job, prev)
 
-    async def _fill_tail(self, job: _Job, words: tuple[Word, ...]) -> tuple[Word, ...]:
+    async def _fill_tail(self, job: _Job, words: tuple[Word, ...], beam: int) -> tuple[Word, ...]:
         """Decode again the speech after the last word when the decoder stopped early.
 
         Whisper sometimes ends a long window before its speech does (tiny.en does on long
@@ -443,7 +462,7 @@ class LiveTranscriber:
             if audio.size < SAMPLE_RATE // 2:
                 break
             self.stats.tail_decodes += 1
-            tail = await self._transcribe(replace(job, start=start, audio=audio))
+            tail = await self._transcribe(replace(job, start=start, audio=audio), beam)
             # Words of the overlap that are already there end before `last` (by their middle).
             new = tuple(w for w in tail if (w.start + w.end) / 2 >= last)
             if new and words and word_key(new[0].text) == word_key(words[-1].text):
@@ -458,13 +477,16 @@ class LiveTranscriber:
             job.utterance_id, job.start
         )
         started = time.perf_counter()
-        if state.decoded_end >= job.speech_end > job.start:
-            # The last decode already heard every speech frame: reuse it.
+        beam = self.final_beam
+        if beam == 1 and state.decoded_end >= job.speech_end > job.start:
+            # The last (greedy) decode already heard every speech frame: reuse it.
             words = state.last_words
             self.stats.reused_finals += 1
         else:
-            words = await self._transcribe(job)
-        words = await self._fill_tail(job, words)
+            words = await self._transcribe(job, beam)
+            if beam > 1:
+                self.stats.beam_finals += 1
+        words = await self._fill_tail(job, words, beam)
         state.agreement.finish(words)
         prev = self._join_to_read(state)
         committed = state.agreement.committed
@@ -528,6 +550,7 @@ class LiveTranscriber:
         pause = np.zeros(silence, dtype=np.int16)
         head = job.audio[: int(_BOUNDARY_SIDE_S * SAMPLE_RATE)]
         audio = np.concatenate([prev.audio, pause, head])
+        # Greedy: only the punctuation and case at the pause are read from it.
         result = await self._decode(audio, self._decode_options(audio.size))
         self.stats.decodes += 1
         self.stats.boundary_decodes += 1

@@ -64,8 +64,14 @@ def live_transcriber(
     language: str | None = None,
     partials: bool = True,
     interval_scale: Callable[[], float] | None = None,
+    beam_cap: Callable[[], int | None] | None = None,
 ) -> LiveTranscriber:
-    """A LiveTranscriber configured from settings (one per audio stream)."""
+    """A LiveTranscriber configured from settings (one per audio stream).
+
+    `beam_cap` gives the beam the runtime allows now (None: no cap). The service applies the
+    cap to every decode anyway; knowing it, the final reuses a greedy pause decode instead of
+    decoding the utterance again at a beam that would be capped to 1.
+    """
     return LiveTranscriber(
         decode,
         stream=settings.stream,
@@ -76,6 +82,7 @@ def live_transcriber(
         partials=partials,
         interval_scale=interval_scale,
         join_boundaries=settings.stream.join_decode,
+        beam_cap=beam_cap,
     )
 
 
