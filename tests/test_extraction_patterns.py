@@ -336,3 +336,21 @@ def test_pressure_plate_time_is_the_time_of_injury() -> None:
 def test_evac_category_with_what_the_medic_does_with_it(said: str) -> None:
     (cas,) = export("GSW to the arm.", said)
     assert cas["evac_category"] == "Priority"
+
+
+@pytest.mark.parametrize(
+    "heard", ["Resprate 22.", "Respirate 22.", "Respray 22.", "Raspberry 22.", "Rest rate 22."]
+)
+def test_resp_rate_as_speech_recognition_hears_it(heard: str) -> None:
+    (cas,) = export(heard)
+    assert [v["resp_rate"] for v in cas["vitals"]] == [22]
+
+
+def test_cat_heard_as_cut_with_a_limb_and_a_time_is_a_tourniquet() -> None:
+    (cas,) = export("Cut on the right thigh at 1432.")
+    assert [(t["limb"], t["type"], t["time"]) for t in cas["tourniquets"]] == [
+        ("R Leg", "CAT", "1432")
+    ]
+    assert cas["injuries"] == []
+    (cas,) = export("Cut on the right thigh, shallow.")
+    assert cas["tourniquets"] == [] and [i["site"] for i in cas["injuries"]] == ["right thigh"]

@@ -550,6 +550,7 @@ def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
     cls = clauses(sentence)
     for i, clause in enumerate(cls):
         excluded = [(x.start(), x.end()) for x in lex.not_mechanism.finditer(clause.text)]
+        excluded += [(x.start(), x.end()) for x in _heard_cat().finditer(clause.text)]
         for kind, m in lex.injury.find(clause.text):
             if negated(clause, clause.start + m.start(), clause.start + m.end(), sentence):
                 continue
@@ -613,6 +614,13 @@ def another_one(sentence: Span, lex: Lexicon) -> list[Found]:
             data: dict[str, Scalar] = {"site": site, "limb": limb_row(site, row)}
             out.append(Found("another", data, start, max(end, e)))
     return out
+
+
+def _heard_cat() -> re.Pattern[str]:
+    # Imported here: interventions builds on this module.
+    from tccc.analysis.interventions import HEARD_CAT
+
+    return HEARD_CAT
 
 
 def _linked_sites(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, int, int]]:

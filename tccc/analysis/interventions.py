@@ -40,12 +40,22 @@ _COUNT = re.compile(r"\b(\d)\s+$")
 _ABOVE_IT = re.compile(r"\b(?:above|below|next to|proximal to)\s+(?:it|the first|that one)\b", re.I)
 
 
+# "CAT" said with an accent or in a hurry is heard "cut": "cut on the left leg at 1420" is a
+# tourniquet put on at a time (a cut is not said with a time and "on the limb").
+HEARD_CAT = re.compile(
+    r"\b(?:cut|cot|kat)\b(?=\s+(?:on|around)\s+(?:the\s+|his\s+|her\s+)?(?:left|right)\s+"
+    r"(?:upper\s+)?(?:arm|leg|thigh|forearm)\b[^.,;]{0,12}?\b(?:at|are)\s+(?:[01]\d|2[0-3])[0-5]\d)",
+    re.I,
+)
+
+
 def _anchors(clause: Span, lex: Lexicon) -> list[tuple[str | None, int, int]]:
     """Each tourniquet mentioned in a clause: (type or None, start, end) relative to the clause.
     "CAT tourniquet" is one mention; "a CAT ... and a second CAT" are two."""
     marks: list[tuple[str | None, int, int]] = [
         (name, m.start(), m.end()) for name, m in lex.tourniquet_types.find(clause.text)
     ]
+    marks += [("CAT", m.start(), m.end()) for m in HEARD_CAT.finditer(clause.text)]
     marks += [(None, m.start(), m.end()) for m in lex.tourniquet.finditer(clause.text)]
     marks.sort(key=lambda x: x[1])
     out: list[tuple[str | None, int, int]] = []

@@ -31,7 +31,11 @@ _PULSE_QUALITY = re.compile(
     re.I,
 )
 _RESP = re.compile(
-    r"\b(?:resp(?:iratory)?\s+rate|resps?|rr|respirations?|breathing(?:\s+rate)?|breaths)\b:?"
+    r"\b(?:resp(?:iratory)?\s+rate|resps?|rr|respirations?|breathing(?:\s+rate)?|breaths"
+    # How Whisper hears "resp rate" said quickly or with an accent: one word ("resprate",
+    # "respirate", "resperate"), "respray", "respite", "rest rate", "raspberry". Only with a
+    # number straight after, in the range a respiratory rate takes.
+    r"|res[a-z]?p[a-z]*rate|respray|respite|rest\s+rate|rasp\s+rate|raspberry)\b:?"
     rf"{_FILL}\s+(\d{{1,2}})\b(?!\s*(?:l\b|lpm|liters?|%|/|mg|ml))",
     re.I,
 )
