@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages: curl for the seed's test command; espeak-ng and sox to synthesise speech;
 # libportaudio2 for microphone capture (sounddevice); g++ to build llama-cpp-python, which
 # compiles from source on install (about 4 minutes on two cores).
-APT_PACKAGES := curl espeak-ng sox libportaudio2 g++
+APT_PACKAGES := curl espeak-ng sox libportaudio2 g++ chromium
 
 .PHONY: install apt demo sample test lint typecheck unit e2e bench clean
 

@@ -15,7 +15,9 @@ from tccc.server.connections import ACCEPT_BACKLOG, ConnectionTable, connection_
 from tccc.server.http_app import BodyLimitMiddleware, create_app
 from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
+from tccc.server.session_feed import SessionFeeds
 from tccc.server.sniff import CONNECTIONS_STATE_KEY, WYOMING_STATE_KEY, SniffingProtocol
+from tccc.server.ui_routes import register_ui
 from tccc.server.wyoming_handler import WyomingContext
 from tccc.store.transcripts import TranscriptLog
 from tccc.stt.whisper_backend import FasterWhisperTranscriber
@@ -162,6 +164,23 @@ def build_server(settings: Settings, *, log_level: str = "info") -> TcccServer:
         on_fatal=stop_server,
         on_shutdown=[stop_wyoming, stop_telemetry],
         runtime=runtime,
+    )
+    # The medic's page and the operator's dashboard; their push streams end when the server
+    # is shutting down, so a graceful shutdown never waits for a watching browser.
+    service.feeds = SessionFeeds(log)
+
+    def exiting() -> bool:
+        server = holder.get("server")
+        return server is not None and bool(server.should_exit)
+
+    register_ui(
+        app,
+        service=service,
+        settings=settings,
+        log=log,
+        runtime=runtime,
+        feeds=service.feeds,
+        exiting=exiting,
     )
     body_limit = BodyLimitMiddleware(
         app,

@@ -37,6 +37,7 @@ from tccc.server.live_session import LiveSession
 from tccc.server.runtime_routes import register_runtime_routes
 from tccc.server.service import TranscriptionService
 from tccc.server.tasks import TaskOwner
+from tccc.server.ui_routes import is_public
 from tccc.store.transcripts import TranscriptLog
 from tccc.stt.formats import render, result_dict, segment_dict
 from tccc.stt.transcriber import DecodeOptions
@@ -225,7 +226,10 @@ def create_app(
     @app.middleware("http")
     async def _require_token(request: Request, call_next: Any) -> Response:
         # A middleware, not a route dependency, so the OpenAPI schema and docs are covered too.
-        if token is not None and request.url.path not in OPEN_ROUTES:
+        path = request.url.path
+        # The screens' pages and assets hold no patient data: they load without the token
+        # (they ask for it, and send it with every request for data).
+        if token is not None and path not in OPEN_ROUTES and not is_public(path):
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(
                 given.encode(), token.encode()

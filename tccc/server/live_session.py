@@ -93,6 +93,8 @@ class LiveSession:
         except BaseException:
             self._release()
             raise
+        if service.feeds is not None:
+            service.feeds.opened(self.session_id, source_name, self.incident)
         self.finals: list[LiveTranscript] = []
         self.joined = SessionText()
         """The finals so far whose joins are known (kept as it grows, not re-joined)."""
@@ -121,6 +123,8 @@ class LiveSession:
         self._release()
         self.source.close()
         self.log.end_session(self.session_id, {"started": False})
+        if self.service.feeds is not None:
+            self.service.feeds.closed(self.session_id)
 
     def start(self, sink: Sink, tasks: TaskOwner) -> None:
         """Start transcribing; events go to `sink` until the client goes."""
@@ -149,6 +153,8 @@ class LiveSession:
         """
         if not samples.size:
             return
+        if self.service.feeds is not None:
+            self.service.feeds.audio(self.session_id, samples.size)
         self.source.push(samples)
         half = self.source.capacity_s / 2
         if self.source.buffered_s > half and not await self.source.wait_below(half):
@@ -207,17 +213,19 @@ class LiveSession:
             self.joined.add(final, self.transcriber.boundary(final.utterance_id))
             self._unjoined.pop(0)
 
-    async def _store(self, event: LiveTranscript) -> None:
-        """Store a final (analysed when on); an analysis failure never ends the session."""
+    async def _store(self, event: LiveTranscript) -> int:
+        """Store a final (analysed when on); an analysis failure never ends the session.
+        Returns the number of facts stored with it."""
         if self.incident is None:
             await asyncio.to_thread(self.log.append, self.session_id, event)
-            return
+            return 0
         try:
-            await asyncio.to_thread(self.incident.on_final, event)
+            return len(await asyncio.to_thread(self.incident.on_final, event))
         except Exception as exc:  # an analyzer bug must not stop the transcription
             # The type only: the exception may quote the transcript.
             _LOGGER.error("analysis of a final failed (%s); stored unanalysed", type(exc).__name__)
             await asyncio.to_thread(self.log.append, self.session_id, event)
+            return 0
 
     async def _finish_later(self, summary: dict[str, object]) -> None:
         loop = asyncio.get_running_loop()
@@ -256,10 +264,13 @@ class LiveSession:
                     self.finals.append(event)
                     self._unjoined.append(event)
                     self._join_finals()
-                    await self._store(event)
+                    stored = await self._store(event)
                     metrics.live_finals.inc()
                 else:
+                    stored = 0
                     metrics.live_partials.inc()
+                if self.service.feeds is not None:
+                    self.service.feeds.event(self.session_id, event, stored)
                 if not self.client_gone:
                     try:
                         await sink(event)
@@ -281,6 +292,8 @@ class LiveSession:
             summary["overflows"] = self.source.overflows
             self._release()
             await asyncio.to_thread(self.log.end_session, self.session_id, summary)
+            if self.service.feeds is not None:
+                self.service.feeds.closed(self.session_id)
             if self.stage is not None and self._tasks is not None:
                 # The client's last transcript never waits for the language model: the stage
                 # catches up in the background and its counts are added to the session then.

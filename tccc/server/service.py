@@ -19,6 +19,7 @@ from tccc.llm.slot import SharedModel
 from tccc.llm.stage import LlmStage
 from tccc.server.admission import StreamAdmission
 from tccc.server.metrics import ServerMetrics
+from tccc.server.session_feed import SessionFeeds
 from tccc.stt.pipeline import VocabularyTools, vocabulary_tools
 from tccc.stt.transcriber import DecodeOptions, Transcriber
 
@@ -73,6 +74,8 @@ class TranscriptionService:
         """Where ended sessions wait for their language-model stage to catch up."""
         self.stages: set[LlmStage] = set()
         """Language-model stages of live sessions still running (closed at shutdown)."""
+        self.feeds: SessionFeeds | None = None
+        """Told of each live session's audio, transcripts and end (the screens' feeds)."""
         self.work = WorkLevel()
         self.accept_streams = True
         """False while the runtime refuses new live streams (the board is too hot)."""
