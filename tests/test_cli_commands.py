@@ -254,6 +254,18 @@ def run_bench_load(tmp: Path) -> None:
     assert re.search(r"^server RSS MiB: start \d+, peak \d+, end \d+$", out, re.MULTILINE), out
 
 
+def run_bench_screens(tmp: Path) -> None:
+    """The narration's first 14 s through the page's routes, and one dashboard for 2 s."""
+    out = ok(
+        tccc(tmp, "bench", "screens", "--runs", "1", "--clip-s", "14", "--dashboards", "0,1",
+             "--window-s", "2")
+    )  # fmt: skip
+    found = re.search(r"^end of speech -> card with its fact: p50 \d+ ms.* over (\d+) utt", out,
+                      re.MULTILINE)  # fmt: skip
+    assert found and int(found.group(1)) >= 1, out
+    assert re.search(r"^dashboard cost with 1 open: -?[\d.]+ ms", out, re.MULTILINE), out
+
+
 def run_models(tmp: Path) -> None:
     """`list`, `path` and `download` of the bundled model (found offline: no network)."""
     listed = ok(tccc(tmp, "models", "list", "--models-dir", str(tmp / "models")))
@@ -349,6 +361,7 @@ REAL: dict[Path_, Callable[[Path], None]] = {
     ("bench", "stt"): run_bench_stt,
     ("bench", "runtime"): run_bench_runtime,
     ("bench", "load"): run_bench_load,
+    ("bench", "screens"): run_bench_screens,
     ("models", "list"): run_models,
     ("models", "install"): run_models_install,
     ("health",): run_health,

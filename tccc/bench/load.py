@@ -532,12 +532,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         )
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            from tccc.bench.stream import stop_server
+
+            stop_server(process)
     print(format_report(report))
     if args.json:
         args.json.write_text(to_json(report), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""`tccc bench ...`: speech, analysis, language-model, live-stream, soak, runtime and load
+"""`tccc bench ...`: speech, analysis, language-model, live-stream, soak, runtime, load and screens
 benchmarks."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
     from tccc.bench.llm import configure_parser as configure_llm
     from tccc.bench.load import configure_parser as configure_load
     from tccc.bench.runtime import configure_parser as configure_runtime
+    from tccc.bench.screens import configure_parser as configure_screens
     from tccc.bench.soak import configure_parser as configure_soak
     from tccc.bench.stream import configure_parser as configure_stream
 
@@ -77,6 +78,12 @@ def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
         "latency, server memory",
     )
     configure_load(load)
+    screens = bsub.add_parser(
+        "screens",
+        parents=[common],
+        help="the pages' routes: end of speech to the card over the feed; the dashboard's CPU",
+    )
+    configure_screens(screens)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -97,6 +104,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from tccc.bench.soak import run_from_args as run_soak
 
         return run_soak(args)
+    if args.bench_command == "screens":
+        from tccc.bench.screens import run_from_args as run_screens
+
+        return run_screens(args)
     if args.bench_command == "load":
         from tccc.bench.load import run_from_args as run_load
 
