@@ -5,8 +5,10 @@ fails a live decode that is waiting for it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ from tccc.runtime.components import Component, Registry
 from tccc.runtime.manager import SHRUNK_CACHE_ENTRIES, RuntimeManager
 from tccc.runtime.metrics import RuntimeMetrics
 from tccc.runtime.policy import Reading, battery_drain, heat_ramp, memory_spike
+from tccc.runtime.telemetry import Telemetry, TelemetrySample
 from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
 from tccc.stt.transcriber import DecodeOptions, ProgressCallback, Transcriber
@@ -394,3 +397,42 @@ def test_a_smaller_model_that_fails_to_load_falls_back_to_the_working_one() -> N
     model, ready, results = asyncio.run(go())
     assert model == "tiny.en" and ready
     assert results == ["failed: model files are damaged; back to tiny.en"]
+
+
+class FlakyTelemetry(Telemetry):
+    """The recorded Orin Nano tree, with every other reading failing as a lost sensor would."""
+
+    def __init__(self) -> None:
+        tree = Path(__file__).parent / "fixtures" / "jetson" / "orin-nano"
+        super().__init__(tree, tree)
+        self.calls = 0
+
+    def sample(self) -> TelemetrySample:
+        self.calls += 1
+        if self.calls % 2 == 1:
+            raise OSError("sensor gone")
+        return super().sample()
+
+
+def test_a_failing_telemetry_read_does_not_end_the_monitoring() -> None:
+    async def go() -> tuple[RuntimeManager, FlakyTelemetry]:
+        manager, _service, _slot = build(settings(interval_s=0.1))
+        telemetry = FlakyTelemetry()
+        manager.telemetry = telemetry
+        await manager.start()
+        loop = asyncio.create_task(manager.run())
+        for _ in range(300):  # 3 s at most; about 0.6 s when it works
+            if manager.samples >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert not loop.done(), loop.exception() if loop.done() else None
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        return manager, telemetry
+
+    manager, telemetry = asyncio.run(go())
+    # The first reading (at start-up) failed and so did every other one: the loop went on.
+    assert manager.samples >= 3 and telemetry.calls >= 6
+    failures = [e for e in manager.events if e.action == "error" and e.reason == "OSError"]
+    assert len(failures) >= 3

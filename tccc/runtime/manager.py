@@ -159,16 +159,22 @@ class RuntimeManager:
 
     async def run(self) -> None:
         """Load what else fits, then sample, decide and act every interval until cancelled."""
-        if self.telemetry is not None:
-            self.last = await asyncio.to_thread(self.telemetry.sample)
+        telemetry = self.telemetry
+        if telemetry is not None:
+            try:
+                self.last = await asyncio.to_thread(telemetry.sample)
+            except Exception as exc:  # the first reading is a nicety: load what fits anyway
+                _LOGGER.error("runtime: reading the board failed (%s)", type(exc).__name__)
+                self._event("error", type(exc).__name__, "telemetry read failed")
         await self._reconcile("start-up")
-        if self.telemetry is None:
+        if telemetry is None:
             return
         interval = self.settings.runtime.interval_s
         while True:
-            sample = await asyncio.to_thread(self.telemetry.sample)
             try:
-                await self.step(sample)
+                # Inside the guard: a reading that fails (a sensor gone, a driver error) must
+                # not end the monitoring that keeps the board inside its heat and memory budget.
+                await self.step(await asyncio.to_thread(telemetry.sample))
             except TcccError as exc:
                 # One failed action (a model that would not load) must not end the monitoring.
                 _LOGGER.error("runtime: acting on a sample failed: %s", exc.message)
