@@ -359,3 +359,26 @@ def test_stream_over_duration_limit(locked_server: Server, speech: SpeechData) -
     assert Error.is_type(event.type), f"{event.type} for 10.4 s of audio over a 5 s limit"
     assert Error.from_event(event).code == "audio_too_large"
     assert_serves(locked_server, speech)
+
+
+def test_the_benchmarks_wyoming_client_sends_the_token(locked_server: Server) -> None:
+    """`tccc bench stream` and `bench stt --wyoming` against a server with a token: refused
+    without it, a transcript with it (the token in the transcribe event's data)."""
+    from importlib import resources
+
+    from tccc.audio.decode import decode_audio
+    from tccc.bench.stream import describe, exchange
+    from tccc.errors import TcccError
+
+    uri = f"tcp://{locked_server.host}:{locked_server.port}"
+    audio = decode_audio(resources.files("tccc").joinpath("data/sample_narration.ogg").read_bytes())
+    clip = audio[: 4 * 16000]
+    token = locked_server.token
+    assert run(describe(uri, token))["program"]
+    with_token = run(exchange(uri, clip, paced=False, token=token))
+    assert "walker" in with_token.final_text.lower(), with_token.events
+    try:
+        without = run(exchange(uri, clip, paced=False))
+    except TcccError:
+        return  # refused, and the connection closed: no transcript either way
+    assert without.first("transcript") is None and without.first("error") is not None

@@ -53,6 +53,7 @@ from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
 from wyoming.error import Error
+from wyoming.event import Event
 from wyoming.info import Describe, Info
 
 from tccc.audio import SAMPLE_RATE
@@ -178,6 +179,13 @@ async def _read_replies(client: AsyncClient) -> list[Received]:
     return events
 
 
+def authorised(event: Event, token: str | None) -> Event:
+    """The event with the server's API token in its data (how tccc's Wyoming takes it)."""
+    if token:
+        event.data = {**(event.data or {}), "token": token}
+    return event
+
+
 async def _send_audio(
     client: AsyncClient,
     pcm: np.ndarray,
@@ -226,6 +234,7 @@ async def exchange(
     paced: bool = True,
     speech_end: int | None = None,
     final_timeout_s: float = FINAL_TIMEOUT_S,
+    token: str | None = None,
 ) -> Exchange:
     """Send one utterance to a Wyoming server and timestamp its replies."""
     if audio.size == 0:
@@ -239,7 +248,7 @@ async def exchange(
         raise TcccError(f"cannot connect to {uri}: {exc}") from exc
     reader: asyncio.Task[list[Received]] | None = None
     try:
-        await client.write_event(Transcribe(language="en").event())
+        await client.write_event(authorised(Transcribe(language="en").event(), token))
         await client.write_event(AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event())
         reader = asyncio.create_task(_read_replies(client), name="bench-stream-reader")
         try:
@@ -272,11 +281,11 @@ async def exchange(
     return Exchange(first_sent, speech_sent, stop_sent, tuple(events))
 
 
-async def describe(uri: str) -> dict[str, Any]:
+async def describe(uri: str, token: str | None = None) -> dict[str, Any]:
     """Program name, version, model and streaming flag the server advertises."""
     try:
         async with AsyncClient.from_uri(uri, connect_timeout=CONNECT_TIMEOUT_S) as client:
-            await client.write_event(Describe().event())
+            await client.write_event(authorised(Describe().event(), token))
             while (event := await asyncio.wait_for(client.read_event(), 30.0)) is not None:
                 if Info.is_type(event.type):
                     info = Info.from_event(event)
@@ -571,15 +580,16 @@ async def run_benchmark(
     label: str | None = None,
     scorer: RecallScorer | None = None,
     progress: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> list[StreamReport]:
     """Run every item of every data set in every mode, one connection at a time."""
     if server_pid is not None:
         await asyncio.to_thread(server_processes, server_pid)  # fail before a long run
-    server = await describe(uri)
+    server = await describe(uri, token)
     items = [item for batch in data_sets.values() for item in batch]
     if items:
         warm = items[0].audio[: int(WARMUP_S * SAMPLE_RATE)]
-        await exchange(uri, warm, chunk_ms=chunk_ms, paced=False)
+        await exchange(uri, warm, chunk_ms=chunk_ms, paced=False, token=token)
     reports = []
     for data, batch in data_sets.items():
         for mode in modes:
@@ -592,6 +602,7 @@ async def run_benchmark(
                     chunk_ms=chunk_ms,
                     paced=mode == "stream",
                     speech_end=speech_end_sample(item.audio),
+                    token=token,
                 )
                 after = await _cpu(server_pid)
                 cpu = None if before is None or after is None else after - before
@@ -739,6 +750,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the options of `tccc bench stream`."""
     p.add_argument("--uri", default=DEFAULT_URI, help="Wyoming server (default %(default)s)")
     p.add_argument("--server-pid", type=int, help="pid of that server, for its CPU time and RSS")
+    p.add_argument("--token", help="the server's API token (default: $TCCC_API_TOKEN)")
     p.add_argument("--data", choices=("narrations", "speech", "both"), default="both")
     p.add_argument("--limit", type=int, help="only the first N items of each data set")
     p.add_argument(
@@ -840,6 +852,7 @@ def run_from_args(args: argparse.Namespace) -> int:
                 label=args.label,
                 scorer=scorer,
                 progress=progress,
+                token=args.token or os.environ.get("TCCC_API_TOKEN") or None,
             )
         )
     print(format_stream_table(reports))

@@ -243,6 +243,7 @@ def bench_wyoming(
     server_pid: int | None = None,
     label: str = "wyoming server",
     progress: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> BenchReport:
     """Benchmark any Wyoming speech-to-text server (one connection per clip, 100 ms chunks)."""
     from wyoming.asr import Transcribe as TranscribeEvent
@@ -252,9 +253,11 @@ def bench_wyoming(
     from wyoming.error import Error
     from wyoming.info import Describe, Info
 
+    from tccc.bench.stream import authorised
+
     async def describe() -> str:
         async with AsyncClient.from_uri(uri) as client:
-            await client.write_event(Describe().event())
+            await client.write_event(authorised(Describe().event(), token))
             while (event := await client.read_event()) is not None:
                 if Info.is_type(event.type):
                     info = Info.from_event(event)
@@ -263,7 +266,7 @@ def bench_wyoming(
 
     async def one(audio: np.ndarray) -> str:
         async with AsyncClient.from_uri(uri) as client:
-            await client.write_event(TranscribeEvent(language="en").event())
+            await client.write_event(authorised(TranscribeEvent(language="en").event(), token))
             await client.write_event(AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event())
             step = SAMPLE_RATE // 10
             for i in range(0, audio.size, step):

@@ -43,6 +43,7 @@ def configure_parser(sub: Commands, common: argparse.ArgumentParser) -> None:
         help="benchmark a running Wyoming server (tcp://host:port) instead",
     )
     stt.add_argument("--server-pid", type=int, help="pid of that server, for its peak memory")
+    stt.add_argument("--token", help="that server's API token (default: $TCCC_API_TOKEN)")
     stt.add_argument("--label", help="name of the engine in the report")
     stt.add_argument("--json", type=Path, help="also write the report as JSON here")
     analysis = bsub.add_parser(
@@ -140,6 +141,7 @@ def _bench_stt(args: argparse.Namespace) -> int:
             server_pid=args.server_pid,
             label=args.label or "wyoming server",
             progress=progress,
+            token=args.token or os.environ.get("TCCC_API_TOKEN") or None,
         )
     else:
         report = bench_local(resolve(args).settings, clips, progress=progress)
