@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from fake_transcriber import LoadableFake
 
 from tccc.bench.stream import _beams, cpu_ratios
 from tccc.bench.stt import digit_words, normalise
@@ -65,7 +66,7 @@ class Calls:
         return [c.options.beam_size if c.options else None for c in self.all]
 
 
-class RecordingTranscriber(Transcriber):
+class RecordingTranscriber(LoadableFake):
     """Implements the Transcriber interface: one word per VAD frame, tagged with the beam.
 
     A word reads "b5w3" for the fourth frame of a decode at beam 5, so a transcript says which
@@ -73,27 +74,8 @@ class RecordingTranscriber(Transcriber):
     """
 
     def __init__(self, calls: Calls, model: str = "tiny.en") -> None:
+        super().__init__(model)
         self.calls = calls
-        self.model = model
-        self.loaded = False
-
-    @property
-    def model_name(self) -> str:
-        return self.model
-
-    @property
-    def languages(self) -> list[str]:
-        return ["en"]
-
-    def load(self) -> None:
-        self.loaded = True
-
-    def unload(self) -> None:
-        self.loaded = False
-
-    @property
-    def is_loaded(self) -> bool:
-        return self.loaded
 
     def transcribe(
         self,

@@ -25,6 +25,7 @@ import av
 import httpx
 import numpy as np
 import pytest
+from fake_transcriber import LoadableFake
 
 from tccc.config import Settings, resolve_settings
 from tccc.errors import AudioTooLargeError, ProtocolError, ServerBusyError
@@ -38,34 +39,16 @@ from tccc.server.sniff import SniffingProtocol
 from tccc.server.tasks import TaskOwner
 from tccc.server.wyoming_handler import MAX_HEADER_BYTES, WyomingContext, WyomingHandler, read_event
 from tccc.store.casualty_log import CasualtyLog
-from tccc.stt.transcriber import DecodeOptions, ProgressCallback, Transcriber
+from tccc.stt.transcriber import DecodeOptions, ProgressCallback
 
 # --- fakes ---------------------------------------------------------------------------------------
 
 
-class InstantTranscriber(Transcriber):
+class InstantTranscriber(LoadableFake):
     """Answers every decode at once with an empty transcript."""
 
     def __init__(self) -> None:
-        self.loaded = False
-
-    @property
-    def model_name(self) -> str:
-        return "fake.en"
-
-    @property
-    def languages(self) -> list[str]:
-        return ["en"]
-
-    def load(self) -> None:
-        self.loaded = True
-
-    def unload(self) -> None:
-        self.loaded = False
-
-    @property
-    def is_loaded(self) -> bool:
-        return self.loaded
+        super().__init__("fake.en")
 
     def transcribe(
         self,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fake_transcriber import LoadableFake
 from prometheus_client import generate_latest
 
 from tccc.config import Settings, resolve_settings
@@ -28,40 +29,27 @@ from tccc.runtime.policy import Reading, battery_drain, heat_ramp, memory_spike
 from tccc.runtime.telemetry import Telemetry, TelemetrySample
 from tccc.server.metrics import ServerMetrics
 from tccc.server.service import TranscriptionService
-from tccc.stt.transcriber import DecodeOptions, ProgressCallback, Transcriber
+from tccc.stt.transcriber import DecodeOptions, ProgressCallback
 
 
-class FakeTranscriber(Transcriber):
+class FakeTranscriber(LoadableFake):
     """Answers with its model's name; counts loads; a decode waits for `gate` when given."""
 
     def __init__(self, model: str, gate: threading.Event | None = None) -> None:
-        self.model = model
+        super().__init__(model)
         self.gate = gate
         self.started = threading.Event()
-        self.loaded = False
         self.loads = 0
         self.unloads = 0
         self.beams: list[int | None] = []
 
-    @property
-    def model_name(self) -> str:
-        return self.model
-
-    @property
-    def languages(self) -> list[str]:
-        return ["en"]
-
     def load(self) -> None:
-        self.loaded = True
+        super().load()
         self.loads += 1
 
     def unload(self) -> None:
-        self.loaded = False
+        super().unload()
         self.unloads += 1
-
-    @property
-    def is_loaded(self) -> bool:
-        return self.loaded
 
     def transcribe(
         self,
