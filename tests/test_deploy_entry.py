@@ -119,9 +119,10 @@ class Pod:
     def env(self, c: Obj, *, token: str = TOKEN, port: int | None = None) -> dict[str, str]:
         """The container's environment: the image's ENV, then the manifest's, paths mapped."""
         env = dict(self.image.final.env())
-        env["PATH"] = f"{VENV_BIN}:{SYSTEM_PATH}"  # /opt/tccc/venv/bin is this venv here
         env.update(resolved_env(self.rendered, c, token=token))
         env = {key: self.host_path(value) for key, value in env.items()}
+        # Set after the mapping: a checkout under /tmp (a mount in the pod) is not in the pod.
+        env["PATH"] = f"{VENV_BIN}:{SYSTEM_PATH}"  # /opt/tccc/venv/bin is this venv here
         if port is not None:
             env["TCCC_SERVER_PORT"] = str(port)
         return env
