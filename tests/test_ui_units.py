@@ -449,6 +449,60 @@ def test_sessions_feed_confirm_correct_and_reports(
     assert http.get("/v1/sessions/NOT-HEX/feed").status_code == 422
 
 
+ADVERSARIAL_CORRECTIONS: list[tuple[int, dict[str, Any], int]] = [
+    # (fact, fields, expected status): anything a hurried medic or a hostile client may send.
+    (4, {"time": "14:15"}, 200),  # read as 1415
+    (4, {"time": 1416}, 200),
+    (4, {"time": "2599"}, 422),
+    (4, {"time": 99999}, 422),
+    (4, {"time": "soon"}, 422),
+    (4, {"time": True}, 422),
+    (4, {"limb": "L Arm"}, 200),
+    (4, {"limb": 7}, 200),  # words on the card: kept as typed, as words
+    (4, {"limb": "x" * 81}, 422),
+    (4, {"category": "Junctional"}, 422),  # not a field the card lets the medic correct
+    (5, {"sign": "bp"}, 422),
+    (5, {"value": True}, 422),
+    (5, {"value": 1e308}, 200),
+    (5, {"value": "-5"}, 200),
+    (5, {"value": "lots"}, 422),
+    (5, {"__proto__": 1}, 422),
+    (3, {"site": ""}, 200),  # clears it
+    (2, {"time": ""}, 200),
+]
+
+
+def test_hand_corrections_of_any_shape_are_stored_sound_or_refused(
+    client: tuple[TestClient, CasualtyLog, SessionFeeds, str],
+) -> None:
+    http, log, _feeds, session = client
+    for fact_id, fields, status in ADVERSARIAL_CORRECTIONS:
+        before = len(log.facts(session))
+        # Correct the value standing now (a correction replaces the last one).
+        chain = {f.replaces: f.id for f in log.facts(session) if f.replaces is not None}
+        current = fact_id
+        while current in chain:
+            current = chain[current]
+        response = http.post(
+            f"/v1/sessions/{session}/facts/{current}/correct", json={"data": fields}
+        )
+        assert response.status_code == status, (fields, response.text)
+        if status != 200:
+            body = response.json()["error"]
+            assert body["code"] in ("bad_value", "bad_field")
+            assert "soon" not in body["message"] and "lots" not in body["message"]
+            assert len(log.facts(session)) == before  # nothing stored
+        # Whatever was stored, every report and the card still come out.
+        for name in ("pdf", "fhir", "nine-line", "mist", "zmist", "dd1380-json", "text"):
+            report = http.get(f"/v1/sessions/{session}/report/{name}")
+            assert report.status_code == 200, (fields, name, report.text[:200])
+        assert http.get(f"/v1/sessions/{session}/feed").status_code == 200
+    stored = {f.id: f for f in log.facts(session)}
+    times = [f.data["time"] for f in stored.values() if f.kind == "tourniquet"]
+    assert "1415" in times and "1416" in times
+    assert all(t is None or (len(t) == 4 and t.isdigit()) for t in times)
+
+
 def test_a_session_another_process_is_writing_cannot_be_edited() -> None:
     log, session = _log_with(sample_facts())  # not ended, not this process's
     app = FastAPI()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -25,8 +26,9 @@ from pydantic import BaseModel, Field
 
 from tccc.analysis.incident import Incident
 from tccc.errors import TcccError
-from tccc.events import Scalar
+from tccc.events import Fact, Scalar
 from tccc.reports.export import fact_json
+from tccc.server.card_view import EDITABLE
 from tccc.server.session_feed import SessionFeeds, resumed_incident
 from tccc.server.ui_errors import UiError, error_responses
 from tccc.store.casualty_log import CasualtyLog
@@ -114,6 +116,57 @@ def coerce_like(old: Scalar, new: Scalar) -> Scalar:
         except ValueError as exc:
             raise UiError(422, "bad_value", "expected a number") from exc
     return text
+
+
+TIME_FIELDS = frozenset({"time"})
+"""Fields holding a 24-hour clock time, HHMM (the deadlines are counted from them)."""
+NUMBER_FIELDS = frozenset({"volume_ml", "tbsa", "gauge"})
+"""Fields that are numbers even where the fact had none yet."""
+MAX_TEXT = 80
+"""Longest value typed by hand (a card field, not a note)."""
+
+
+def _hhmm(value: Scalar) -> str | None:
+    """A time typed as 1415, "1415" or "14:15", as HHMM (None clears it)."""
+    text = "" if value is None else str(value).strip().replace(":", "")
+    if text == "":
+        return None
+    if isinstance(value, bool) or not (
+        len(text) == 4 and text.isdigit() and int(text[:2]) < 24 and int(text[2:]) < 60
+    ):
+        raise UiError(422, "bad_value", "expected a 24-hour time as HHMM")
+    return text
+
+
+def checked_correction(old: Fact, data: dict[str, Scalar]) -> dict[str, Scalar]:
+    """A hand correction as stored: only the fields the card lets the medic correct for this
+    kind of fact, each read as the type it holds (a time as HHMM, a number as a number), so
+    no report or prompt ever meets a value of the wrong shape. Errors never quote the value."""
+    allowed = EDITABLE.get(old.kind, ())
+    out: dict[str, Scalar] = {}
+    for key, value in data.items():
+        if key not in allowed:
+            fields = ", ".join(allowed) or "none"
+            raise UiError(
+                422, "bad_field", f"{key[:32]!r} cannot be corrected here (fields: {fields})"
+            )
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise UiError(422, "bad_value", f"at most {MAX_TEXT} characters")
+        before = old.data.get(key)
+        if key in TIME_FIELDS:
+            out[key] = _hhmm(value)
+            continue
+        if before is None and key in NUMBER_FIELDS:
+            before = 0
+        new = coerce_like(before, value)
+        if isinstance(new, float) and not math.isfinite(new):
+            raise UiError(422, "bad_value", "expected a finite number")
+        if isinstance(new, bool) and before is not None and not isinstance(before, bool):
+            raise UiError(422, "bad_value", "yes or no only where the card holds yes or no")
+        if isinstance(before, str) and isinstance(new, int | float):
+            new = str(new)  # a number typed where the card holds words: kept as typed
+        out[key] = new
+    return out
 
 
 def register_session_routes(
@@ -226,7 +279,7 @@ def register_session_routes(
         old = next((f for f in incident.stated_facts() if f.id == fact_id), None)
         if old is None:
             raise UiError(404, "no_fact", f"no fact {fact_id} in this session")
-        data = {k: coerce_like(old.data.get(k), v) for k, v in body.data.items()}
+        data = checked_correction(old, body.data)
         try:
             fact = await asyncio.to_thread(incident.correct, fact_id, data)
         except TcccError as exc:
