@@ -354,3 +354,23 @@ def test_cat_heard_as_cut_with_a_limb_and_a_time_is_a_tourniquet() -> None:
     assert cas["injuries"] == []
     (cas,) = export("Cut on the right thigh, shallow.")
     assert cas["tourniquets"] == [] and [i["site"] for i in cas["injuries"]] == ["right thigh"]
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "CAT tourniquet, high and tight on the left, high at 1412.",
+        "CAT, tourniquet, high, and tight on the left, high at 1412, bleeding stopped.",
+        "CAT tourniquet on the left high at 1412.",
+    ],
+)
+def test_thigh_heard_as_high_after_a_side(heard: str) -> None:
+    (cas,) = export(heard)
+    assert [(t["limb"], t["time"]) for t in cas["tourniquets"]] == [("L Leg", "1412")]
+
+
+def test_high_and_tight_after_a_side_is_no_thigh() -> None:
+    (cas,) = export("CAT on the left arm, right high and tight at 1412.")
+    assert [t["limb"] for t in cas["tourniquets"]] == ["L Arm"]
+    (cas,) = export("CAT left high and tight at 1412.")
+    assert [t["limb"] for t in cas["tourniquets"]] != ["L Leg"]

@@ -56,6 +56,11 @@ _SIDE_LEAD = re.compile(
 )
 
 
+# Whisper drops the "th" of "thigh" after a side ("on the left, high at 1412"); "high" right
+# after a side is the thigh, unless it is the "high and tight" of a tourniquet.
+_HEARD_THIGH = re.compile(r"\b(left|right),?\s+high\b(?!,?\s+(?:and|&|n)\s+tight)", re.I)
+
+
 def site_at(
     clause: Span, lex: Lexicon, start: int = 0, *, card_terms: bool = True
 ) -> tuple[str, str, int, int] | None:
@@ -63,6 +68,11 @@ def site_at(
     with `card_terms` the region is written as the card names it ("shin": "lower leg")."""
     rel = max(0, start - clause.start)
     m = lex.region_pattern.search(clause.text, rel)
+    heard = _HEARD_THIGH.search(clause.text, rel)
+    if heard is not None and (m is None or heard.end() <= m.start()):
+        side = heard.group(1).lower()
+        span = (clause.start + heard.start(), clause.start + heard.end())
+        return f"{side} thigh", lex.regions.get("thigh", "Leg"), *span
     if m is None:
         return None
     region = m.group(0).lower()

@@ -23,8 +23,12 @@ _JUNCTIONAL_TYPES = ("SAM-JT", "JETT", "CROC")
 _TRUNCAL_TYPES = ("AAJT",)
 _TRUNCAL = re.compile(r"\btruncal\b", re.I)
 # "CAT, right leg, 1504": the limb said in the clause after the device.
+# The clause after a tourniquet opens with where it went ("CAT tourniquet, high and tight on
+# the left thigh"): maybe after "high and tight", which says where on the limb.
 _SITE_OPENS = re.compile(
-    r"\s*(?:on\s+|to\s+|around\s+)?(?:the\s+|his\s+|her\s+)?(?:left|right|both)\b", re.I
+    r"\s*(?:high,?\s+(?:and|&|n)\s+tight,?\s+)?(?:on\s+|to\s+|around\s+)?"
+    r"(?:the\s+|his\s+|her\s+)?(?:left|right|both)\b",
+    re.I,
 )
 _ITS_A = re.compile(r"\b(?:it's|it\s+is|it\s+was|that's)\s+(?:a|an)\s+$", re.I)
 # Another action after a time or "and": a site after it is not where this tourniquet went
@@ -126,10 +130,12 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
                 site = site_at(clause, lex, clause.start)
                 if site is not None and not 0 <= a_start - site[3] <= 2:
                     site = None
+            high = lex.high_and_tight.search(low)
             if site is None and j + 1 == len(anchors) and i + 1 < len(cls):
                 nxt = cls[i + 1]
                 if _SITE_OPENS.match(nxt.text) and not lex.tourniquet.search(nxt.text):
                     site = site_at(nxt, lex, nxt.start)
+                    high = high or (lex.high_and_tight.search(nxt.text) if site else None)
             limb = limb_row(site[0], site[1]) if site else None
             category = "Extremity"
             junctional = lex.junctional.search(low[max(0, a_rel - 14) : a_rel_end])
@@ -171,7 +177,7 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
                     "type": kind,
                     "time": stamp,
                     "category": category,
-                    "high_and_tight": bool(lex.high_and_tight.search(low)),
+                    "high_and_tight": bool(high),
                     "above_previous": bool(_ABOVE_IT.search(segment.text)),
                 }
                 out.append(Found("tourniquet", data, start, end, extras))
