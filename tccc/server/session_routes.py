@@ -271,7 +271,7 @@ def register_session_routes(
     @app.post(
         "/v1/sessions/{session_id}/facts/{fact_id}/correct",
         tags=["screens"],
-        responses=error_responses(401, 404, 409, 422),
+        responses=error_responses(400, 401, 404, 409, 422),
     )
     async def correct(session_id: SessionId, fact_id: int, body: Correction) -> dict[str, Any]:
         """Correct a value by hand: a new fact replaces the old one (kept in the log)."""
