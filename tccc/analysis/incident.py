@@ -126,15 +126,7 @@ class Incident:
                 raise TcccError(
                     f"fact {fact_id} is not a suggestion of this session", code="not_suggested"
                 )
-            fact = Fact(
-                id=self.analyzer.next_id,
-                kind="confirm",
-                casualty=target.casualty,
-                data={"fact": fact_id},
-                evidence=target.evidence,
-                source="medic",
-                session_s=self.now_s,
-            )
+            fact = self._confirming(target, self.analyzer.next_id)
             self.log.add_facts(self.session_id, [fact])
             self.analyzer.next_id += 1
             self.analyzer.facts.append(fact)
@@ -159,22 +151,8 @@ class Incident:
             ):
                 raise TcccError("a correction needs fields with plain values", code="bad_value")
             facts: list[Fact] = []
-            confirmed = any(
-                f.kind == "confirm" and str(f.data.get("fact")) == str(fact_id)
-                for f in self.analyzer.facts
-            )
-            if target.status == "suggested" and not confirmed:
-                facts.append(
-                    Fact(
-                        id=self.analyzer.next_id,
-                        kind="confirm",
-                        casualty=target.casualty,
-                        data={"fact": fact_id},
-                        evidence=target.evidence,
-                        source="medic",
-                        session_s=self.now_s,
-                    )
-                )
+            if target.status == "suggested" and self._confirmation(fact_id) is None:
+                facts.append(self._confirming(target, self.analyzer.next_id))
             facts.append(
                 Fact(
                     id=self.analyzer.next_id + len(facts),
@@ -193,6 +171,33 @@ class Incident:
             self.analyzer.next_id += len(facts)
             self.analyzer.facts.extend(facts)
         return facts[-1]
+
+    def confirmation(self, fact_id: int) -> Fact | None:
+        """The medic's confirmation of fact `fact_id`, if there is one."""
+        with self._lock:
+            return self._confirmation(fact_id)
+
+    def _confirmation(self, fact_id: int) -> Fact | None:
+        return next(
+            (
+                f
+                for f in self.analyzer.facts
+                if f.kind == "confirm" and str(f.data.get("fact")) == str(fact_id)
+            ),
+            None,
+        )
+
+    def _confirming(self, target: Fact, fact_id: int) -> Fact:
+        """A `confirm` event (id `fact_id`) that accepts the suggestion `target`."""
+        return Fact(
+            id=fact_id,
+            kind="confirm",
+            casualty=target.casualty,
+            data={"fact": target.id},
+            evidence=target.evidence,
+            source="medic",
+            session_s=self.now_s,
+        )
 
     def stated_facts(self) -> list[Fact]:
         """A snapshot of the session's facts (for a worker thread)."""

@@ -250,14 +250,7 @@ def register_session_routes(
         """Confirm a suggestion: it counts as stated from now on (a `confirm` event). A second
         confirmation (a double tap) stores nothing and answers with the first."""
         incident = await editable(session_id)
-        earlier = next(
-            (
-                f
-                for f in incident.stated_facts()
-                if f.kind == "confirm" and str(f.data.get("fact")) == str(fact_id)
-            ),
-            None,
-        )
+        earlier = incident.confirmation(fact_id)
         if earlier is not None:
             return {"fact": fact_json(earlier), "already": True}
         try:
