@@ -41,6 +41,8 @@ from wyoming.error import Error
 from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Describe
 
+from tccc.server.admission import CLAIM_S
+
 if TYPE_CHECKING:
     from conftest import ServerFactory, SpeechData
 
@@ -714,4 +716,7 @@ def test_reconnecting_wyoming_clients_do_not_starve_websocket_clients(
     assert websocket >= 2, f"WebSocket got {websocket} sessions, Wyoming {hogs}"
     assert hogs >= 2, f"Wyoming got {hogs} sessions, WebSocket {websocket}"
     wait_for(lambda: metric(busy, "tccc_live_sessions") == 0, 30, "live sessions back to 0")
+    # The WebSocket client may have stopped right after a refusal: its claim on the next slot
+    # then holds it back from Wyoming for CLAIM_S, as it should for a client obeying Retry-After.
+    time.sleep(CLAIM_S)
     assert_serves(busy, speech)
