@@ -34,6 +34,33 @@ def test_a_time_said_alone_is_the_time_of_the_care_just_stated() -> None:
     assert [f.data.get("time") for f in facts_of(a, "breathing")] == ["0940"]
 
 
+@pytest.mark.parametrize(
+    ("care", "rest", "kind", "time"),
+    [
+        # A pause mid-sentence ends the utterance; its time opens the next one.
+        ("Put a SOF-T on his right arm", "at 0935, he's quiet now.", "tourniquet", "0935"),
+        ("Gave him one gram of TXA IV at", "1520, tolerating it.", "medication", "1520"),
+        ("Hextend going in, five hundred mL", "at 2210, rate wide open.", "fluid", "2210"),
+    ],
+)
+def test_a_time_that_opens_the_next_utterance_is_the_care_just_stated(
+    care: str, rest: str, kind: str, time: str
+) -> None:
+    a = session(care, rest)
+    cares = facts_of(a, kind)
+    assert cares[-1].data["time"] == time and cares[-1].replaces == cares[0].id
+
+
+def test_a_leading_time_is_not_given_to_care_stated_before_other_findings() -> None:
+    # The care is not the last thing said: the time may be anything's, so nobody gets it.
+    a = session("CAT on the left leg.", "Pulse is 120.", "At 1430, he's moving his arms.")
+    assert [f.data["time"] for f in facts_of(a, "tourniquet")] == [None]
+    # The sentence has care of its own: the time is that care's.
+    a = session("Tourniquet, right arm.", "At 1440, gave morphine 5 mg IV.")
+    assert [f.data["time"] for f in facts_of(a, "tourniquet")] == [None]
+    assert [f.data["time"] for f in facts_of(a, "medication")] == ["1440"]
+
+
 def test_i_mean_corrects_the_evac_category() -> None:
     (cas,) = export("Casualty one, GSW to the hand.", "He's routine, I mean priority.")
     assert cas["evac_category"] == "Priority"

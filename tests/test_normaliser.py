@@ -169,6 +169,13 @@ def test_numbers(normaliser: Normaliser, raw: str, text: str) -> None:
         ("junctional tourniquet at 0.0820", "junctional tourniquet at 0820"),
         ("Needle D right side at 14.08.", "Needle D right side at 1408."),
         ("Fell at 22.05 local.", "Fell at 2205 local."),
+        # Slow dictation: Whisper's comma between the hour and the minutes, after a time cue.
+        ("CAT on at 15, 40, bleeding controlled", "CAT on at 1540, bleeding controlled"),
+        ("time 07, 25", "time 0725"),
+        ("at 20, 30 mg", "at 20, 30 mg"),  # a dose follows: two numbers
+        ("at 14, 12, 13", "at 14, 12, 13"),  # a list of numbers
+        ("pulse 14, 12", "pulse 14, 12"),  # no time cue
+        ("at 14, 75", "at 14, 75"),  # no minutes
         ("at 0.50.", "at 0.50."),  # "zero nine fifty" with the nine lost: no time to guess
         ("dose 0.642", "dose 0.642"),
         ("at 0.125 mg", "at 0.125 mg"),

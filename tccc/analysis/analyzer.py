@@ -160,7 +160,7 @@ class SessionAnalyzer:
         found: list[Found] = []
         for extract in EXTRACTORS:
             found.extend(extract(sentence, self.lexicon))
-        found.sort(key=lambda f: f.start)
+        found = _timed_by_lead(sentence, sorted(found, key=lambda f: f.start))
         self.people.fresh = None
         self._follow_pronoun(sentence)
         answered = self._answer(utt, sentence, found)
@@ -182,6 +182,12 @@ class SessionAnalyzer:
         if not found and not cues:
             timed = self._time_alone(utt, sentence)
             if timed is not None:
+                return [timed]
+            # "CAT tourniquet on the left thigh | at 1412, bleeding stopped": a pause mid-sentence
+            # ends the utterance before its time, which opens the next one. Only the care just
+            # stated takes it, and only when nothing else in the sentence could own the time.
+            lead = clauses(sentence)[0]
+            if lead.end < sentence.end and (timed := self._time_alone(utt, lead, reach=1)):
                 return [timed]
         # "The one with the leg wound" refers to a casualty; it states no wound.
         described = [(m.start(), m.end()) for m in _ONE_WITH.finditer(sentence.text)]
@@ -343,13 +349,14 @@ class SessionAnalyzer:
                 return [self._append(utt, "identity", label, data, at, at + 4)]
         return []
 
-    def _time_alone(self, utt: UtteranceText, sentence: Span) -> Fact | None:
+    def _time_alone(self, utt: UtteranceText, sentence: Span, *, reach: int = 3) -> Fact | None:
         """ "Tourniquet going on, left leg. Time is 1604.": a time said on its own is the time
-        of the care just stated without one (a tourniquet, a drug, a fluid, a seal)."""
+        of the care just stated without one (a tourniquet, a drug, a fluid, a seal), among the
+        last `reach` facts."""
         m = _TIME_ALONE.fullmatch(sentence.text)
         if m is None:
             return None
-        for target in reversed(self._active()[-3:]):
+        for target in reversed(self._active()[-reach:]):
             if target.kind in _TIMED and target.data.get("time") is None:
                 data = dict(target.data, time=m.group(1))
                 at = sentence.start
@@ -698,6 +705,22 @@ _MARKER_BEFORE_MENTION = (
     r"\b(?:i\s+mean|correction|sorry|no\s*,?\s+wait|wait\s*,?\s+no|make\s+(?:that|it)|rather)"
     r"[,:]?\s*(?:it\s+was\s+|that\s+was\s+|to\s+|for\s+|on\s+)?(?:the\s+)?$"
 )
+
+
+def _timed_by_lead(sentence: Span, found: list[Found]) -> list[Found]:
+    """ "At 1440, gave morphine 5 mg IV": a time that opens the sentence in a clause of its own
+    is the time of the care the rest of the sentence states without one."""
+    lead = clauses(sentence)[0]
+    m = _TIME_ALONE.fullmatch(lead.text)
+    if m is None or lead.end >= sentence.end:
+        return found
+    span = (lead.start + m.start(1), lead.start + m.end(1))
+    return [
+        replace(f, data={**f.data, "time": m.group(1)}, extras=(*f.extras, span))
+        if f.kind in _TIMED and f.data.get("time") is None and f.start >= lead.end
+        else f
+        for f in found
+    ]
 
 
 def _clause_end(ends: list[int], at: int) -> int:

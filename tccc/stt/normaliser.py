@@ -768,6 +768,17 @@ class Normaliser:
     def _digit_run(self, tokens: Sequence[_Token], i: int) -> _Quantity:
         """Whisper's split digits: "441 7" = 4417, "1 10" = 110, "1-1-5-8" = 1158."""
         t = self._tables
+        cue = i > 0 and tokens[i - 1].lower in t.time_cues
+        if cue and i + 1 < len(tokens) and tokens[i + 1].sep.strip() == ",":
+            # Slow dictation of a time: Whisper writes a comma between the hour and the
+            # minutes ("at 14, 12" for "at fourteen, twelve"); a time cue must come before.
+            hour, minute = tokens[i].text, tokens[i + 1].text
+            after = _next(tokens, i + 2)
+            unit = after is not None and after.lower in t.units  # "at 20, 30 mg"
+            listed = i + 2 < len(tokens) and tokens[i + 2].text[:1].isdigit()  # "14, 12, 13"
+            if len(hour) == 2 and _clock_parts(hour, minute) and not unit and not listed:
+                hhmm = hour + minute
+                return _Quantity(i + 2, hhmm, clock=hhmm, confidence=t.split_digits_confidence)
         end = i + 1
         while end < len(tokens) and tokens[end].text.isdigit() and tokens[end].sep in (" ", "-"):
             if tokens[end].sep != tokens[i + 1].sep:
@@ -790,13 +801,11 @@ class Normaliser:
                     return _Quantity(i + 1, parts[0])
                 joined += part
             return _Quantity(end, joined, confidence=split)
-        cue = i > 0 and tokens[i - 1].lower in t.time_cues
-        clock = len(parts) == 2 and len(parts[0]) <= 2 and int(parts[0]) < 24 and len(parts[1]) == 2
-        clock = clock and int(parts[1]) < 60
+        clock = len(parts) == 2 and _clock_parts(parts[0], parts[1])
         zero = any(len(p) > 1 and p.startswith("0") for p in parts) or parts[0] == "0"
         if len(parts) >= 3 or zero or (cue and clock):
-            hhmm = parts[0].zfill(2) + parts[1] if clock else None
-            return _Quantity(end, "".join(parts), clock=hhmm)
+            at = parts[0].zfill(2) + parts[1] if clock else None
+            return _Quantity(end, "".join(parts), clock=at)
         return _Quantity(i + 1, parts[0])  # "20-30" is a range
 
     def _label(self, tokens: Sequence[_Token], i: int) -> _Match | None:
@@ -1091,6 +1100,18 @@ class _Quantity:
 def _next(tokens: Sequence[_Token], k: int) -> _Token | None:
     """tokens[k] when it is joined to the word before it by a space or a hyphen."""
     return tokens[k] if k < len(tokens) and _joined(tokens[k].sep) else None
+
+
+def _clock_parts(hour: str, minute: str) -> bool:
+    """Whether two digit strings read as an hour (0-23) and its minutes (two digits, 0-59)."""
+    return (
+        hour.isdigit()
+        and minute.isdigit()
+        and len(hour) <= 2
+        and int(hour) < 24
+        and len(minute) == 2
+        and int(minute) < 60
+    )
 
 
 def _dotted(token: _Token) -> bool:
