@@ -331,3 +331,107 @@ def test_a_pronoun_follows_the_casualty_it_names() -> None:
     assert who(a, "vital", sign="pulse", value=104) == ["1"]
     assert who(a, "vital", sign="pulse", value=88) == ["2"]
     assert who(a, "vital", sign="avpu") == ["1"]
+
+
+# --- numbered casualties referred back by the bare number ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Back to two: heart rate one thirty.",
+        "Two: heart rate one thirty.",
+        "Now two, heart rate one thirty.",
+        "Two's heart rate is one thirty.",
+        "Okay, switching to two. Heart rate one thirty.",
+        "And two has a heart rate of one thirty.",
+    ],
+)
+def test_a_bare_number_refers_back_to_a_numbered_casualty(said: str) -> None:
+    a = session(
+        "Casualty one, burns to the left forearm.",
+        "Casualty two, shrapnel in the right calf.",
+        "Casualty one's pulse is ninety.",
+        said,
+    )
+    assert who(a, "vital", sign="pulse", value=90) == ["1"]
+    assert who(a, "vital", sign="pulse", value=130) == ["2"]
+
+
+def test_categories_given_to_numbered_casualties_in_one_breath() -> None:
+    a = session(
+        "Casualty one, amputation right foot.",
+        "Casualty two, burns both hands.",
+        "Casualty three, ankle sprain.",
+        "For the bird: three's routine, one's urgent surgical, two's priority.",
+    )
+    assert who(a, "evac", category="Urgent") == ["1"]
+    assert who(a, "evac", category="Priority") == ["2"]
+    assert who(a, "evac", category="Routine") == ["3"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Pain is two, pulse eighty.",  # a value, not casualty two
+        "Gave two milligrams, pulse eighty.",
+        "Two tourniquets on, pulse eighty.",
+    ],
+)
+def test_a_number_that_is_a_value_switches_nobody(said: str) -> None:
+    a = session(
+        "Casualty one, burns to the left forearm.",
+        "Casualty two, shrapnel in the right calf.",
+        "Casualty one again.",
+        said,
+    )
+    assert who(a, "vital", sign="pulse", value=80) == ["1"]
+
+
+def test_a_bare_number_with_one_casualty_is_no_reference() -> None:
+    a = session("Casualty one, frag to the left shin.", "One: pulse eighty-eight.")
+    assert set(a.people.known) == {"1"}
+    assert who(a, "vital", sign="pulse", value=88) == ["1"]
+
+
+# --- ordinals and ranks said in lists -----------------------------------------------------------
+
+
+def test_names_given_to_ordinals_in_one_sentence() -> None:
+    a = session(
+        "Two hurt. The first soldier has a gash on the left forearm; the second one has a "
+        "broken right wrist.",
+        "Names: the first is PFC Tanaka, the second is HM2 Boateng.",
+        "Boateng, pulse seventy-six.",
+    )
+    assert names(a) == {"1": "Tanaka", "2": "Boateng"}
+    assert who(a, "vital", sign="pulse", value=76) == ["2"]
+
+
+# --- he and she opening a clause ----------------------------------------------------------------
+
+
+def test_he_and_she_opening_clauses_tell_two_casualties_apart() -> None:
+    a = session(
+        "Sergeant Delacroix and Specialist Varga, both caught in the blast.",
+        "She has burns to the left hand; he's got a frag wound in the right calf.",
+        "His pulse is one twelve, she's got a pulse of eighty-four.",
+        "Her pressure is one ten over seventy.",
+        "She's priority, he's urgent.",
+    )
+    assert who(a, "vital", sign="pulse", value=112) == ["2"]
+    assert who(a, "vital", sign="pulse", value=84) == ["1"]
+    assert who(a, "vital", sign="bp") == ["1"]
+    assert who(a, "evac", category="Priority") == ["1"]
+    assert who(a, "evac", category="Urgent") == ["2"]
+
+
+def test_a_pronoun_clause_about_a_teammate_switches_nobody() -> None:
+    # "she" here is the medic's teammate, said in a clause that also speaks of "him".
+    a = session(
+        "Corporal Lund, frag to the left thigh, pulse one hundred.",
+        "Private Osei, burns to the face.",
+        "Back to Lund, his pressure is ninety over sixty, she put a CAT on him.",
+    )
+    assert who(a, "vital", sign="bp") == ["1"]
+    assert who(a, "tourniquet") == ["1"]

@@ -401,3 +401,42 @@ def test_high_and_tight_after_a_side_is_no_thigh() -> None:
     assert [t["limb"] for t in cas["tourniquets"]] == ["L Arm"]
     (cas,) = export("CAT left high and tight at 1412.")
     assert [t["limb"] for t in cas["tourniquets"]] != ["L Leg"]
+
+
+@pytest.mark.parametrize(
+    ("said", "site", "kind"),
+    [
+        ("Took one through the left forearm.", "left forearm", "GSW"),
+        ("He took one in the right shoulder, entry only.", "right shoulder", "GSW"),
+        ("Peppering across the left cheek from the blast.", "left face", "fragment"),
+        ("Frag in his right love handle.", "right flank", "fragment"),
+    ],
+)
+def test_wounds_said_in_soldier_speech(said: str, site: str, kind: str) -> None:
+    (cas,) = export(said)
+    assert {(i["site"], i["kind"]) for i in cas["injuries"]} == {(site, kind)}
+
+
+@pytest.mark.parametrize("rank", ["HM3", "HM2", "LCpl", "SSgt", "SrA", "PO2", "Capt"])
+def test_written_and_navy_ranks_name_a_casualty(rank: str) -> None:
+    (cas,) = export(f"{rank} Okonkwo, burns to both hands.")
+    assert cas["last_name"] == "Okonkwo"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "He asked me for morphine, told him not yet.",
+        "She keeps asking for ketamine.",
+        "He wants fentanyl but his pressure is soft.",
+    ],
+)
+def test_a_drug_the_casualty_asks_for_is_not_given(said: str) -> None:
+    (cas,) = export("Specialist Brandt, frag to the left thigh.", said)
+    assert not cas.get("medications")
+
+
+def test_the_outside_of_a_limb_is_a_site_of_that_limb() -> None:
+    (cas,) = export("She took one through the outside of her right thigh, no exit.")
+    ((site, kind),) = {(i["site"], i["kind"]) for i in cas["injuries"]}
+    assert kind == "GSW" and site.startswith("outside") and site.endswith("right thigh")

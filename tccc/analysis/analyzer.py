@@ -303,25 +303,28 @@ class SessionAnalyzer:
 
     def _follow_pronoun(self, sentence: Span) -> None:
         """A sentence opening with "she" when the casualty talked about is a "he" is about the
-        one casualty known as "she" (and the other way round); after a list of casualties with
-        nothing said of them yet, a pronoun opens on the first of the list."""
+        one other casualty known as "she" (or, when the sentence speaks of no "he", the one
+        other casualty not known by a pronoun yet), and the other way round; after a list of
+        casualties with nothing said of them yet, a pronoun opens on the first of the list."""
         said = subject_pronoun(sentence.text)
         people = self.people
-        if said is not None and people.listed:
-            first = people.listed[0]
+        if said is None:
+            return
+        if people.listed:
+            first = people.switch(people.listed[0])
             people.listed = []
-            people.switch(first)
-        here = people.known.get(people.current or "")
-        if said is not None and here is not None and here.pronoun not in (None, said):
-            others = [c for c in people.known.values() if c.pronoun == said]
-            if len(others) == 1:
-                people.switch(others[0].label)
+            first.pronoun = first.pronoun or said
+        other = people.other_than_current(said, unknown_too=pronoun_of(sentence.text) == said)
+        if other is not None:
+            people.switch(other.label)
 
     def _learn_pronoun(self, sentence: Span, cues: list[_Cue]) -> None:
         """Learn "he" or "she" of the casualty a sentence was about: only when it named no
         other casualty and no list of several is open."""
         people = self.people
-        named = {c.mention.value for c in cues if c.mention is not None}
+        named = {
+            c.mention.value for c in cues if c.mention is not None and c.mention.kind != "pronoun"
+        }
         spoken = pronoun_of(sentence.text)
         here = people.known.get(people.current or "")
         if spoken is None or here is None or here.pronoun is not None or people.listed:

@@ -25,7 +25,10 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixt
 _SAID_AS = {"to": 2, "too": 2, "won": 1}
 """Whisper's hearings of "casualty two" and "casualty one"."""
 
-_NOUN = r"(?:guy|one|1|soldier|man|woman|victim|individual|casualty|patient)"
+_NOUN = (
+    r"(?:guy|one|1|soldier|man|woman|victim|individual|casualty|patient|marine|sailor|airman"
+    r"|trooper|kid)"
+)
 _CASUALTY = re.compile(
     r"\b(?:(?:casualty|patient|cas|pt)\s+(?:number\s+|#\s*|no\.\s*)?(\d{1,2}|one|two|three|four"
     r"|five|six)\b(?![-/.]\d)"
@@ -39,11 +42,24 @@ _CASUALTY = re.compile(
     r"|(?:the\s+)?(first|second|third|fourth|fifth|sixth)\s+(?:casualty|patient|pt|cas)\b"
     rf"|(?:(?:^|[,;:]\s*|\b(?:back\s+to|now|and|for|on|to|with)\s+)(?:the\s+)?)"
     rf"(first|second|third|fourth|fifth|sixth)\s+{_NOUN}\b"
-    # "First is Sergeant Lopez", "second: frag to the thigh", "Third, walking wounded."
-    r"|^(?:and\s+|the\s+)?(first|second|third|fourth|fifth|sixth)(?=\s*[,:]|\s+(?:is|was|has"
-    r"|had|got|one)\b)"
+    # "First is Sergeant Lopez", "second: frag to the thigh", "Third, walking wounded", "the first
+    # is Aguilar, the second is Dorsey".
+    r"|(?:^|(?<=[,;]\s))(?:and\s+|the\s+)?(first|second|third|fourth|fifth|sixth)"
+    r"(?=\s*[,:]|\s+(?:is|was|has|had|got|one)\b)"
     # "Number two has a ..." at the start of a sentence.
     r"|^number\s+(\d|one|two|three|four|five|six)\b(?!\s*(?:minutes?|mg|g|ml)))",
+    re.I,
+)
+# Once casualties are numbered, a bare number refers back to one: "Going back to one: pulse
+# 120", "Two: pulse 90" (a sentence of its own: the colon ends it), "one's urgent, two's
+# priority". Only opening a clause or after a cue, and only before what is said of a casualty:
+# "pain 2, ..." or "2 mg" are values.
+_BARE_NUMBER = re.compile(
+    r"(?:^|(?<=[,;:])\s*|\b(?:and|then|now|so)\s+)(one|two|three|four|five|six|[1-6])"
+    r"(?=\s*:(?!\d)|['’]s\s|\s+(?:is|was|has|had|got|gets|needs|took)\b)"
+    r"|(?:\b(?:back|over|on|switching|moving)\s+to\s+(?:number\s+)?"
+    r"|(?:^|(?<=[,;:]\s))(?:okay\s+|and\s+)?now\s+|^\s*)"
+    r"(one|two|three|four|five|six|[1-6])(?=\s*[,.;:]|\s*$)",
     re.I,
 )
 # "Casualty RM4417": a casualty named by battle roster number.
@@ -116,7 +132,8 @@ class Mention:
     start: int
     end: int
     kind: str
-    """number, roster, name, alias (a description) or all."""
+    """number, roster, name, alias (a description), pronoun (a clause opening on "he" or "she":
+    value is which) or all."""
     value: str
     """The label of a number, the roster, the name or description said; "" for all."""
     introduces: bool = False
@@ -196,6 +213,9 @@ class Casualties:
             return [mention.value]
         if mention.kind == "roster":
             return [self._by_roster(mention.value)]
+        if mention.kind == "pronoun":
+            other = self.other_than_current(mention.value, unknown_too=True)
+            return [] if other is None else [self.switch(other.label).label]
         known = self.with_name(mention.value)
         if known is None and mention.kind == "alias" and mention.introduces is False:
             return []
@@ -213,6 +233,21 @@ class Casualties:
             known.aliases.add(mention.alias.lower())
         self.switch(known.label)
         return [known.label]
+
+    def other_than_current(self, said: str, *, unknown_too: bool) -> Casualty | None:
+        """The one other casualty a "he" or "she" can mean when the casualty talked about is
+        known by the other pronoun: the one known by it, else (with `unknown_too`) the one whose
+        pronoun is not known yet, who is then known by it."""
+        here = self.known.get(self.current or "")
+        if here is None or here.pronoun in (None, said):
+            return None
+        others = [c for c in self.known.values() if c.pronoun == said]
+        if not others and unknown_too:
+            others = [c for c in self.known.values() if c.pronoun is None]
+        if len(others) != 1:
+            return None
+        others[0].pronoun = said
+        return others[0]
 
     def _introduced(self) -> Casualty:
         """Who a newly introduced name belongs to: the casualty being talked about when it has
@@ -284,6 +319,16 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
                 alias=alias,
             )
         )
+    if sum(label.isdigit() for label in people.known) >= 2:
+        for m in _BARE_NUMBER.finditer(text):
+            group = 1 if m.group(1) else 2
+            word = m.group(group).lower()
+            label = word if word.isdigit() else str(_NUMBER_WORDS[word])
+            if label in people.known:
+                start, end = at + m.start(group), at + m.end(group)
+                out.append(
+                    Mention(start, end, "number", label, receiver=_receiver(text, m.start()))
+                )
     for m in _BY_ROSTER.finditer(text):
         out.append(Mention(at + m.start(), at + m.end(), "roster", m.group(1)))
     for m in lex.ranks.finditer(text):
@@ -353,6 +398,11 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
         out.append(
             Mention(at + m.start(), at + m.end(), "name", word, receiver=receiver, alias=alias)
         )
+    if len(people.known) >= 2:
+        for m in _CLAUSE_SUBJECT.finditer(text):
+            said = _GENDER[m.group(1).lower()]
+            if pronoun_of(m.group(1) + m.group(2)) == said:
+                out.append(Mention(at + m.start(1), at + m.end(1), "pronoun", said))
     for m in _ALL.finditer(text):
         if _MANY.match(text, m.start()):
             continue
@@ -421,7 +471,15 @@ def _article_start(before: str) -> int:
 
 _HE = re.compile(r"\b(?:he|him|his|he's|he'd|he'll|himself)\b", re.I)
 _SHE = re.compile(r"\b(?:she|her|hers|she's|she'd|she'll|herself)\b", re.I)
-_SUBJECT = re.compile(r"^\W*(?:(?:and|so|but|then|okay|now)\W+)*(he|she)\b", re.I)
+# A sentence opening on a person: "She took the worst of it", "Her thigh got Combat Gauze".
+_SUBJECT = re.compile(r"^\W*(?:(?:and|so|but|then|okay|now)\W+)*(he|she|his|her)\b", re.I)
+_GENDER = {"he": "he", "his": "he", "she": "she", "her": "she"}
+# A clause inside a sentence opening on a person: "she took one through the thigh; he's got a
+# graze", "She's urgent, he's routine". Its text runs to the next semicolon.
+_CLAUSE_SUBJECT = re.compile(
+    r"(?<=[;,]\s)(?:(?:and|but|while|whereas)\s+)?(he|she|his|her)\b(?!\s*[,.;:]|\s*$)([^;]*)",
+    re.I,
+)
 
 
 def pronoun_of(text: str) -> str | None:
@@ -433,4 +491,4 @@ def pronoun_of(text: str) -> str | None:
 def subject_pronoun(text: str) -> str | None:
     """The pronoun a sentence opens with ("She took the worst of it"), if any."""
     m = _SUBJECT.match(text)
-    return m.group(1).lower() if m else None
+    return _GENDER[m.group(1).lower()] if m else None

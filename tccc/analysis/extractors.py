@@ -42,7 +42,8 @@ def side_before(text: str) -> str | None:
 
 
 _POSITION = (
-    r"upper|lower|side|front|back|top|inner|outer|anterior|posterior|lateral|medial|mid|proximal"
+    r"upper|lower|side|front|back|top|inner|outer|inside|outside|anterior|posterior|lateral|medial"
+    r"|mid|proximal"
     r"|distal"
 )
 # The words before a region that belong to the site: a side and position words ("left upper
@@ -349,6 +350,8 @@ _EVAC_CONTEXT = re.compile(
 # "he is urgent surgical", "this one gets priority".
 _EVAC_FILLER = re.compile(
     r"\b(?:casualty|patient|cas)\s+(?:\d+|[A-Z]{2}\d{4})\b"
+    # "one's urgent, two's priority": numbered casualties (a count says "two urgent").
+    r"|\b(?:one|two|three|four|five|six|[1-6])['’]s\b"
     r"|\b(?:he|she|this|that|one|patient|casualty|gets|get|is|a|an|as|and|also|now|evac|for"
     # "I'd call him priority", "I'm calling her urgent surgical", "we'll make him routine"
     r"|i|i'd|i'm|i'll|we|we'd|we're|we'll|call|calling|called|him|her|make|making|put|putting"
