@@ -435,3 +435,15 @@ def test_a_pronoun_clause_about_a_teammate_switches_nobody() -> None:
     )
     assert who(a, "vital", sign="bp") == ["1"]
     assert who(a, "tourniquet") == ["1"]
+
+
+def test_roles_said_before_each_name_in_one_sentence_stay_with_their_names() -> None:
+    # ", the loader is ..." opens the next introduction: no appositive of the first name.
+    a = session(
+        "Two hurt. The gunner is Specialist Amadi, the loader is Private Kowalczyk.",
+        "The loader has a broken left wrist, pulse ninety-four.",
+        "The gunner, pulse one twenty-two.",
+    )
+    assert names(a) == {"1": "Amadi", "2": "Kowalczyk"}
+    assert who(a, "vital", sign="pulse", value=94) == ["2"]
+    assert who(a, "vital", sign="pulse", value=122) == ["1"]

@@ -440,3 +440,23 @@ def test_the_outside_of_a_limb_is_a_site_of_that_limb() -> None:
     (cas,) = export("She took one through the outside of her right thigh, no exit.")
     ((site, kind),) = {(i["site"], i["kind"]) for i in cas["injuries"]}
     assert kind == "GSW" and site.startswith("outside") and site.endswith("right thigh")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Our truck T-boned a sedan at the checkpoint.",
+        "The MRAP rolled onto its side in the wadi.",
+        "Humvee got rear-ended by a fuel truck.",
+        "Head-on with a civilian car at speed.",
+        "The LMTV ran off the road into a ditch.",
+    ],
+)
+def test_vehicle_crashes_said_as_drivers_say_them(said: str) -> None:
+    (cas,) = export(said, "Corporal Baptiste, bruising across the chest.")
+    assert cas["mechanism"] == ["MVC"]
+
+
+def test_a_crashing_pressure_is_no_vehicle_crash() -> None:
+    (cas,) = export("Frag to the left thigh, his pressure crashed to eighty over forty.")
+    assert "MVC" not in cas["mechanism"]

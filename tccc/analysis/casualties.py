@@ -115,6 +115,7 @@ _TEAMMATE_VERB = re.compile(
 )
 _DESCRIBED_AS = re.compile(r"\s*,?\s+(?:is|was|'s)\s+(?:the|our|their|an?)\s+", re.I)
 _APPOSITIVE = re.compile(r"\s*,\s+(?:the|our|their)\s+", re.I)
+_INTRODUCING = re.compile(r"\s+(?:is|was)\s+(?:(?:a|an|the|our)\s+)?[A-Z]")
 # Words before a mention that make it the receiver of what was said before it in the clause:
 # "ketamine 50 mg IM for casualty one", "whole blood on casualty two".
 _RECEIVER = re.compile(r"\b(?:for|on|to|into|onto)\s+(?:the\s+)?$", re.I)
@@ -430,6 +431,8 @@ def _description(text: str, end: int, lex: Lexicon, said: list[int]) -> str | No
     role = lex.casualty_roles.match(text, m.end())
     if role is None:
         return None
+    if m.re is _APPOSITIVE and _INTRODUCING.match(text, role.end()):
+        return None  # "Eastman, the gunner is Lance Corporal Sadiq": the next one introduced
     said.append(role.start())
     return role.group(0).lower()
 
