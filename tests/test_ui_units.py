@@ -22,6 +22,7 @@ from tccc.analysis.incident import Incident
 from tccc.config import RuntimeSettings, Settings
 from tccc.errors import TcccError
 from tccc.events import Evidence, Fact, LiveTranscript, Scalar, Word
+from tccc.server import session_feed
 from tccc.server.card_view import card_view
 from tccc.server.dashboard_stream import (
     CoreLoadReader,
@@ -185,6 +186,15 @@ def test_coerce_like_reads_typed_text_as_the_old_type() -> None:
 # -- the feed hub ----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def no_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Feeds neither poll the log nor beat: what they send after their first state was woken."""
+    monkeypatch.setattr(session_feed, "POLL_S", 3600.0)
+    monkeypatch.setattr(session_feed, "IDLE_POLL_S", 3600.0)
+    monkeypatch.setattr(session_feed, "HEARTBEAT_S", 3600.0)
+
+
+@pytest.mark.usefixtures("no_polling")
 def test_feed_sends_state_then_wakes_on_a_change() -> None:
     log, session = _log_with(sample_facts())
     feeds = SessionFeeds(log)
@@ -192,22 +202,23 @@ def test_feed_sends_state_then_wakes_on_a_change() -> None:
     async def scenario() -> list[dict[str, Any]]:
         got: list[dict[str, Any]] = []
         stop = asyncio.Event()
+        subscribed = asyncio.Event()
         stream = feeds.feed(session, stop.is_set)
 
         async def read() -> None:
             async for event in stream:
                 got.append(event)
+                subscribed.set()  # the feed sends its first state once it is subscribed
                 if len([e for e in got if e["type"] == "state"]) == 2:
                     stop.set()
                     return
 
         reader = asyncio.create_task(read())
-        await asyncio.sleep(0.2)
-        started = time.monotonic()
+        await asyncio.wait_for(subscribed.wait(), 10)
         await asyncio.to_thread(resumed_incident(log, session).confirm, 4)
         feeds.changed(session)
-        await asyncio.wait_for(reader, 5)
-        assert time.monotonic() - started < 1.0  # woken, not polled
+        # Woken, not polled: without the wake the feed would not read the log for an hour.
+        await asyncio.wait_for(reader, 10)
         await stream.aclose()
         return got
 
@@ -244,6 +255,7 @@ def test_a_live_session_is_timed_from_speech_end_to_card() -> None:
     assert not feeds.is_live_here(session)
 
 
+@pytest.mark.usefixtures("no_polling")
 def test_partials_reach_the_feed_without_reading_the_log() -> None:
     log, session = _log_with(sample_facts())
     feeds = SessionFeeds(log)
@@ -261,21 +273,23 @@ def test_partials_reach_the_feed_without_reading_the_log() -> None:
     async def scenario() -> list[dict[str, Any]]:
         got: list[dict[str, Any]] = []
         stop = asyncio.Event()
+        subscribed = asyncio.Event()
         stream = feeds.feed(session, stop.is_set)
 
         async def read_events() -> None:
             async for event in stream:
                 got.append(event)
+                subscribed.set()  # the feed sends its first state once it is subscribed
                 if event["type"] == "partial" and event["committed"] == "pulse 11":
                     stop.set()
                     return
 
         reader = asyncio.create_task(read_events())
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(subscribed.wait(), 10)
         for text in ("pul", "pulse", "pulse 11"):
             feeds.event(session, replace(partial, committed=text))
             await asyncio.sleep(0.05)
-        await asyncio.wait_for(reader, 5)
+        await asyncio.wait_for(reader, 10)
         await stream.aclose()
         return got
 
