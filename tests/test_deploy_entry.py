@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -44,6 +45,8 @@ DOCKER = REPO / "deploy" / "docker"
 TOKEN = "entry-test-token"
 VENV_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+WAITING_SAID_S = 30.0
+"""How long an init container may take to start and say it waits for its model."""
 
 
 def free_port() -> int:
@@ -362,11 +365,34 @@ def test_an_absent_model_waits_then_is_placed_with_models_install() -> None:
             text=True,
             preexec_fn=pod.preexec(),
         )
-        time.sleep(3)
-        assert waiting.poll() is None, "the init container gave up instead of waiting"
-        placed = pod.run(init, "tccc", "models", "install", "tiny.en", "--name", "small")
-        assert placed.returncode == 0, placed.stderr
-        out, err = waiting.communicate(timeout=30)
+        try:
+            # The model is placed only once the init container says it waits: placed sooner,
+            # it would be found at once and the wait would go untested.
+            said: list[str] = []
+            said_waiting = threading.Event()
+
+            def read_stderr() -> None:
+                assert waiting.stderr is not None
+                for line in waiting.stderr:
+                    said.append(line)
+                    if "tccc: waiting: " in line:
+                        said_waiting.set()
+
+            reader = threading.Thread(target=read_stderr, daemon=True)
+            reader.start()
+            said_waiting.wait(WAITING_SAID_S)
+            assert waiting.poll() is None, f"the init container gave up instead of waiting: {said}"
+            assert said_waiting.is_set(), f"not waiting within {WAITING_SAID_S} s: {said}"
+            placed = pod.run(init, "tccc", "models", "install", "tiny.en", "--name", "small")
+            assert placed.returncode == 0, placed.stderr
+            waiting.wait(timeout=30)
+            reader.join(timeout=10)
+            assert waiting.stdout is not None
+            out, err = waiting.stdout.read(), "".join(said)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+                waiting.wait()
         assert waiting.returncode == 0, err
         assert Path(out.strip()) == models / "small" and (models / "small/model.bin").is_file()
         assert err.count("tccc: waiting: model 'small' is not available locally") == 1, err
