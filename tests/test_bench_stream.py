@@ -364,8 +364,9 @@ def test_exchange_times_partials_while_audio_is_still_arriving() -> None:
             lambda uri: exchange(uri, audio, chunk_ms=20, speech_end=speech_end_sample(audio)),
         )
     )
-    # Paced at real time: the 0.6 s clip takes about 0.58 s from the first chunk to audio-stop.
-    assert 0.5 <= ex.audio_stop_sent - ex.first_audio_sent < 0.8
+    # Paced at real time: the 0.6 s clip takes about 0.58 s from the first chunk to audio-stop,
+    # never less; the upper bound only guards sanity (a loaded machine runs late).
+    assert 0.5 <= ex.audio_stop_sent - ex.first_audio_sent < 2.0
     chunks = ex.chunk_times
     assert len(chunks) == 2
     assert chunks[0] < ex.audio_stop_sent < chunks[1]
