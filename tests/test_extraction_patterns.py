@@ -446,7 +446,7 @@ def test_the_outside_of_a_limb_is_a_site_of_that_limb() -> None:
     "said",
     [
         "Our truck T-boned a sedan at the checkpoint.",
-        "The MRAP rolled onto its side in the wadi.",
+        "The MRAP rolled onto its roof in the wadi.",
         "Humvee got rear-ended by a fuel truck.",
         "Head-on with a civilian car at speed.",
         "The LMTV ran off the road into a ditch.",
@@ -460,3 +460,64 @@ def test_vehicle_crashes_said_as_drivers_say_them(said: str) -> None:
 def test_a_crashing_pressure_is_no_vehicle_crash() -> None:
     (cas,) = export("Frag to the left thigh, his pressure crashed to eighty over forty.")
     assert "MVC" not in cas["mechanism"]
+
+
+@pytest.mark.parametrize(
+    ("said", "sites"),
+    [
+        ("Neck and both hands are burned.", {"neck", "both hands"}),
+        (
+            "Right hand and right forearm have partial thickness burns.",
+            {"right hand", "right forearm"},
+        ),
+        (
+            "Burns over his left hand, his left forearm, and the back of his left arm.",
+            {"left hand", "left forearm", "back of his left arm"},
+        ),
+    ],
+)
+def test_sites_listed_before_or_after_the_wound_are_each_a_wound(
+    said: str, sites: set[str]
+) -> None:
+    (cas,) = export(said)
+    assert {i["site"] for i in cas["injuries"]} == sites
+
+
+def test_a_site_corrected_after_a_comma_is_one_site() -> None:
+    (cas,) = export("Frag into the right calf, sorry, left calf.")
+    assert [i["site"] for i in cas["injuries"]] == ["left calf"]
+
+
+@pytest.mark.parametrize(
+    ("said", "sign", "value"),
+    [
+        ("Sats showing ninety-one on the monitor.", "spo2", 91),
+        ("Heart rate sitting at one twenty-four.", "pulse", 124),
+        ("Pulse ox reads eighty-eight.", "spo2", 88),
+        ("He only flinches to pain.", "avpu", "P"),
+        ("She moves to pain, nothing to voice.", "avpu", "P"),
+    ],
+)
+def test_vitals_read_off_a_device_or_a_response(said: str, sign: str, value: object) -> None:
+    vitals = facts_of(session(said), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, value)]
+
+
+def test_a_scalp_torn_up_is_a_laceration() -> None:
+    (cas,) = export("His scalp is torn up above the right ear.")
+    assert [i["kind"] for i in cas["injuries"]] == ["laceration"]
+
+
+def test_micrograms_said_as_mic() -> None:
+    (cas,) = export("Four hundred mic fentanyl lozenge in the cheek.")
+    assert [m["dose"] for m in cas["medications"]] == ["400 mcg"]
+
+
+def test_written_up_as_a_category() -> None:
+    (cas,) = export("Frag to the left shin.", "I'm writing him up as routine.")
+    assert cas["evac_category"] == "Routine"
+
+
+def test_a_casualty_rolling_onto_his_side_is_no_vehicle_crash() -> None:
+    (cas,) = export("He fell off the ladder and rolled onto his left side.")
+    assert cas["mechanism"] == ["Fall"]

@@ -339,7 +339,7 @@ _EVAC_CONTEXT = re.compile(
     r"\b(?:evac|evacuation|medevac|casevac|category|cat|requesting|request|feedback|in\s+mac"
     # What a medic does with a category: "marking him priority", "I'd put him at routine",
     # "categorize him as urgent", "he'll go priority on the next bird"
-    r"|mark|marking|marked|put|putting|categori[sz]e|categori[sz]ed|classify|classified|tag"
+    r"|mark|marking|marked|put|putting|wrote|write|writing|categori[sz]e|categori[sz]ed|classify|classified|tag"
     r"|tagged|tagging|list|listed|call|calling|called|go|goes|going|went|send|sending|move"
     r"|moving|precedence|bird|lift|dustoff|flight)\b",
     re.I,
@@ -552,7 +552,11 @@ _LINK = re.compile(
     # "frag, left hand", "open fracture left lower leg": a site listed right after the wound.
     r"|\s*,?\s+(?=(?:left|right|both|bilateral)\b)"
 )
-_AND = re.compile(r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?")
+_AND = re.compile(
+    r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?|\s*,\s*(?:the\s+|his\s+|her\s+)?"
+)
+# Between two sites of a list: "face and both forearms", "neck, chest and left arm".
+_LISTED = re.compile(r"\s*,?\s*(?:(?:and|&)\s+)?(?:the\s+|his\s+|her\s+)?")
 _LEVEL = re.compile(r"\s+((?:above|below)\s+the\s+(?:knee|elbow))")
 
 
@@ -573,9 +577,12 @@ def injuries(sentence: Span, lex: Lexicon) -> list[Found]:
             sites = _linked_sites(clause, lex, clause.start + m.end())
             if not sites:
                 # "Right foot partial amputation": the site comes first, right before the wound.
-                before = _site_before(clause, lex, clause.start + m.start())
-                if before:
+                listed = _sites_before(clause, lex, clause.start + m.start())
+                for before in listed[:-1]:
+                    sites.append((before[0], before[2], before[3]))
+                if listed:
                     # "Left leg traumatic amputation above the knee": the level follows the wound.
+                    before = listed[-1]
                     level = _LEVEL.match(after)
                     site = f"{before[0]} {level.group(1).lower()}" if level else before[0]
                     end = clause.start + m.end() + level.end() if level else before[3]
@@ -643,7 +650,8 @@ def _linked_sites(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, int, i
         return []  # "amputation CAT on the right leg": the site is the tourniquet's
     sites: list[tuple[str, int, int]] = []
     pos = clause.start + link.end()
-    while (found := site_at(clause, lex, pos)) is not None and found[2] - pos <= 12:
+    reach = 12
+    while (found := site_at(clause, lex, pos)) is not None and found[2] - pos <= reach:
         gap = clause.text[pos - clause.start : found[2] - clause.start]
         if sites and lex.injury.find(gap):
             break  # "frag to the abdomen and GSW to the neck": another wound
@@ -651,6 +659,9 @@ def _linked_sites(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, int, i
         more = _AND.match(clause.text, found[3] - clause.start)
         if not more:
             break
+        # After a bare comma only a site said right there is listed: "left shoulder, sorry,
+        # right shoulder" corrects the site, it lists no second one.
+        reach = 12 if re.search(r"\band\b|&", more.group(0)) else 0
         pos = clause.start + more.end()
     return sites
 
@@ -662,17 +673,27 @@ _SITE_IS = re.compile(
 )
 
 
-def _site_before(clause: Span, lex: Lexicon, at: int) -> tuple[str, str, int, int] | None:
-    """The site that ends at most 3 characters before offset `at` ("chest wound")."""
-    pos, last = clause.start, None
+def _sites_before(clause: Span, lex: Lexicon, at: int) -> list[tuple[str, str, int, int]]:
+    """The sites said right before offset `at`, listed ("face and both forearms are
+    flash-burned", "chest wound"): the last ends at most 3 characters before it, or is joined
+    to it by a verb ("the right thigh has a big open frag wound", "left leg is gone")."""
+    pos = clause.start
+    before: list[tuple[str, str, int, int]] = []
     while (found := site_at(clause, lex, pos)) is not None and found[3] <= at:
-        last, pos = found, found[3]
-    if last is None:
-        return None
-    gap = clause.text[last[3] - clause.start : at - clause.start]
-    # "chest wound", "the right thigh has a big open frag wound", "the back of the left hand
-    # is degloved", "left leg is gone".
-    return last if len(gap) <= 3 or _SITE_IS.fullmatch(gap) else None
+        before.append(found)
+        pos = found[3]
+    if not before:
+        return []
+    gap = clause.text[before[-1][3] - clause.start : at - clause.start]
+    if not (len(gap) <= 3 or _SITE_IS.fullmatch(gap)):
+        return []
+    listed = [before.pop()]
+    while before:
+        between = clause.text[before[-1][3] - clause.start : listed[0][2] - clause.start]
+        if not _LISTED.fullmatch(between):
+            break
+        listed.insert(0, before.pop())
+    return listed
 
 
 def _units(sentence: Span, lex: Lexicon) -> list[Found]:

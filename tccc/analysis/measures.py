@@ -15,7 +15,9 @@ _FILL = (
     r"|only|weak|strong|thready|running|approximately|roughly|like|still|maybe|in|the|'s|’s"
     # "radial pulse is good, about 110": a word on how it feels, then the count
     r"|good|palpable|present|fast|rapid|slow|regular|bounding|uh|um|er|ah|back|came|come|went"
-    r"|dropped|climbed|still)|\s*,){0,6}"
+    r"|dropped|climbed|still"
+    # "pulse ox reads 87", "sats showing 91", "heart rate sitting at 120", "hovering around 90"
+    r"|reads|reading|showing|shows|sitting|hovering|holding)|\s*,){0,6}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
@@ -84,7 +86,8 @@ _AVPU_WORDS = (
         "P",
         re.compile(
             r"\b(?:responds?|responding|responsive|response|reacts?|reacted|reacting|withdraws"
-            r"|withdrew|moans?|moaned|groans?)\s+(?:only\s+)?to\s+(?:painful\s+stimul\w+|pain"
+            r"|withdrew|moans?|moaned|groans?|moves|moving|moved|flinches|flinched|localizes"
+            r"|localizing|grimaces|grimacing)\s+(?:only\s+)?to\s+(?:painful\s+stimul\w+|pain"
             r"|a\s+sternal\s+rub|sternal\s+rub)\b",
             re.I,
         ),

@@ -114,8 +114,12 @@ def _clauses(sentence: Span) -> tuple[Span, ...]:
 
 # "traumatic amputation, left lower leg", "CAT, right leg, 1504": a site said on its own
 # after a pause belongs to what was said before it.
+# A site listed on its own: "right forearm", "her right forearm", "and the front of her right
+# thigh".
 _SITE_ONLY = re.compile(
-    r"\s*(?:the\s+)?(?:left|right|both|bilateral)\s+(?:[a-z'-]+\s+){0,2}[a-z'-]+\s*", re.I
+    r"\s*(?:and\s+)?(?:(?:the|his|her)\s+)?(?:(?:front|back|side|top|outside|inside)\s+of\s+"
+    r"(?:(?:the|his|her)\s+)?)?(?:left|right|both|bilateral)\s+(?:[a-z'-]+\s+){0,2}[a-z'-]+\s*",
+    re.I,
 )
 _LONE_WORD = re.compile(r"\s*[a-z][a-z'-]*[.!?]?\s*", re.IGNORECASE)
 _SIDE_END = re.compile(r"\b(?:left|right)\s*$", re.IGNORECASE)  # "to the left, thigh"
