@@ -521,3 +521,34 @@ def test_written_up_as_a_category() -> None:
 def test_a_casualty_rolling_onto_his_side_is_no_vehicle_crash() -> None:
     (cas,) = export("He fell off the ladder and rolled onto his left side.")
     assert cas["mechanism"] == ["Fall"]
+
+
+@pytest.mark.parametrize(
+    ("said", "sign", "first", "then"),
+    [
+        ("Pulse one forty, disregard, one-oh-four.", "pulse", 140, 104),
+        ("Resp twenty-eight, no, eighteen.", "resp_rate", 28, 18),
+        ("Sats eighty-one, strike that, ninety-one.", "spo2", 81, 91),
+    ],
+)
+def test_a_value_corrected_in_the_same_breath_replaces_it(
+    said: str, sign: str, first: int, then: int
+) -> None:
+    vitals = facts_of(session(said), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, first), (sign, then)]
+    assert vitals[1].replaces == vitals[0].id
+
+
+def test_a_route_corrected_with_no_replaces_it() -> None:
+    (cas,) = export("Morphine five milligrams IV, no, IO, at 0915.")
+    assert [m["route"] for m in cas["medications"]] == ["IO"]
+
+
+def test_no_that_answers_a_question_corrects_nothing() -> None:
+    (cas,) = export("Frag to the left shin, pulse ninety.", "Bleeding through? No, it's holding.")
+    assert [i["site"] for i in cas["injuries"]] == ["left lower leg"]
+
+
+def test_sats_with_an_apostrophe() -> None:
+    vitals = facts_of(session("Sat's ninety-four on room air."), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [("spo2", 94)]

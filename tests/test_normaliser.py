@@ -245,6 +245,9 @@ def test_words_that_are_not_numbers_stay(normaliser: Normaliser, raw: str) -> No
         ("roster November Alpha 7721", "roster NA7721"),
         ("roster J T five five one two", "roster JT5512"),
         ("roster Romeo Mike forty-four seventeen", "roster RM4417"),
+        # a restart after a pause: the letters after it are the roster's
+        ("roster Tango, Sierra Tango one one four eight", "roster Tango, ST1148"),
+        ("roster Mike Echo, Mike Kilo three nine zero one", "roster Mike Echo, MK3901"),
     ],
 )
 def test_phonetic_roster(normaliser: Normaliser, raw: str, text: str) -> None:

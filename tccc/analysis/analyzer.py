@@ -85,7 +85,9 @@ _CORRECTION = re.compile(
 )
 _MARKER = (
     r"\b(?:make\s+(?:that|it)|correction|i\s+mean|sorry|no\s*,?\s+wait|wait\s*,?\s+no|my\s+bad"
-    r"|scratch\s+that|rather|no(?=\s*,?\s+(?:the\s+)?(?:left|right)\b))[,:]?\s+"
+    r"|scratch\s+that|disregard(?:\s+that)?|strike\s+that|rather"
+    # "left, no, right", "IM, no, intranasal", "130, no, 103": "no" between pauses.
+    r"|no(?=\s*,?\s+(?:the\s+)?(?:left|right)\b)|(?<=,\s)no(?=\s*,))[,:]?\s+"
     r"(?:it's\s+|it\s+was\s+|that's\s+|that\s+was\s+)?"
 )
 # A bare value after "make that" or "correction" corrects the fact just stated.

@@ -42,7 +42,7 @@ _RESP = re.compile(
     re.I,
 )
 _SPO2 = re.compile(
-    r"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox)\b:?"
+    r"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox)(?:['’]s)?\b:?"
     rf"{_FILL}\s+(\d{{2,3}})\s*%?",
     re.I,
 )

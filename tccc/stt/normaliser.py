@@ -491,6 +491,11 @@ class Normaliser:
             j += 1
         if len(letters) < t.min_letters:
             return None
+        # "Papa, Lima Papa four six two": a pause inside the letters is a restart; the letters
+        # after it are the roster's (a spelled list "R, M, 4, 4" pauses after every letter).
+        restart = max((k for k in range(i + 1, j) if "," in tokens[k].sep), default=i)
+        if j - restart >= t.min_letters and restart > i and "," not in tokens[restart + 1].sep:
+            letters, i = letters[restart - i :], restart
         digits, last, confidence = self._roster_digits(tokens, j)
         if not t.min_digits <= len(digits) <= t.max_digits:
             return None
