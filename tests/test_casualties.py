@@ -447,3 +447,28 @@ def test_roles_said_before_each_name_in_one_sentence_stay_with_their_names() -> 
     assert names(a) == {"1": "Amadi", "2": "Kowalczyk"}
     assert who(a, "vital", sign="pulse", value=94) == ["2"]
     assert who(a, "vital", sign="pulse", value=122) == ["1"]
+
+
+def test_a_roster_said_by_its_letters_refers_back_to_its_casualty() -> None:
+    a = session(
+        "Two casualties. Roster Kilo Tango four four zero two: frag to the left arm.",
+        "Roster Bravo November one one eight seven: burns to the face.",
+        "Kilo Tango's pulse is one twelve.",
+        "Evac: Bravo November routine, Kilo Tango urgent.",
+    )
+    labels = {c.roster: c.label for c in a.people.known.values()}
+    assert set(labels) == {"KT4402", "BN1187"}
+    assert who(a, "vital", sign="pulse", value=112) == [labels["KT4402"]]
+    assert who(a, "evac", category="Urgent") == [labels["KT4402"]]
+    assert who(a, "evac", category="Routine") == [labels["BN1187"]]
+
+
+def test_phonetic_letters_of_no_roster_refer_to_nobody() -> None:
+    a = session(
+        "Roster Kilo Tango four four zero two, frag to the left arm.",
+        "Roster Bravo November one one eight seven, burns to the face.",
+        "Alpha Company's medic is on the way, Charlie Delta is the landing zone, pulse ninety.",
+    )
+    assert who(a, "vital", sign="pulse", value=90) == [
+        next(c.label for c in a.people.known.values() if c.roster == "BN1187")
+    ]

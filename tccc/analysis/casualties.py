@@ -15,7 +15,10 @@ record.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
 from tccc.analysis.lexicon import Lexicon
 from tccc.analysis.text import Span
@@ -332,6 +335,17 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
                 )
     for m in _BY_ROSTER.finditer(text):
         out.append(Mention(at + m.start(), at + m.end(), "roster", m.group(1)))
+    for known in people.known.values():
+        # "Echo Papa's IV", "Sierra Delta priority": a casualty known by roster, called by its
+        # letters in the phonetic alphabet, as radio reports do.
+        said = _roster_letters(known.roster[:2]) if known.roster else None
+        for m in said.finditer(text) if said else ():
+            receiver = _receiver(text, m.start())
+            out.append(
+                Mention(
+                    at + m.start(), at + m.end(), "roster", known.roster or "", receiver=receiver
+                )
+            )
     for m in lex.ranks.finditer(text):
         name = _NAME.match(text, m.end())
         if name is None:
@@ -415,6 +429,33 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
             continue
         kept.append(x)
     return kept
+
+
+@cache
+def _phonetic_words() -> dict[str, tuple[str, ...]]:
+    """Each letter's words in the phonetic alphabet, from the normaliser's table."""
+    text = resources.files("tccc.data").joinpath("normaliser.toml").read_text(encoding="utf-8")
+    out: dict[str, list[str]] = {}
+    for word, letter in tomllib.loads(text)["phonetic"]["letters"].items():
+        out.setdefault(str(letter).upper(), []).append(re.escape(str(word)))
+    return {letter: tuple(words) for letter, words in out.items()}
+
+
+def phonetic_letters(words: list[str]) -> bool:
+    """True when the words are two letters in the phonetic alphabet ("Echo Papa")."""
+    spelled = _phonetic_words()
+    known = {w.lower() for group in spelled.values() for w in group}
+    return len(words) == 2 and all(w.lower() in known for w in words)
+
+
+@cache
+def _roster_letters(letters: str) -> re.Pattern[str] | None:
+    """The two letters of a roster number said in the phonetic alphabet, no digits after."""
+    words = _phonetic_words()
+    if len(letters) != 2 or not all(c in words for c in letters):
+        return None
+    first, second = ("|".join(words[c]) for c in letters)
+    return re.compile(rf"\b(?:{first})\s+(?:{second})\b(?!\s*,?\s*\d)", re.I)
 
 
 def _description(text: str, end: int, lex: Lexicon, said: list[int]) -> str | None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tccc.analysis.casualties import addressed
+from tccc.analysis.casualties import addressed, phonetic_letters
 from tccc.analysis.lexicon import Lexicon
 from tccc.analysis.text import ClockTime, Span, clauses, comma_pieces, negated, times
 from tccc.events import Scalar
@@ -407,7 +407,10 @@ def evacuation(sentence: Span, lex: Lexicon) -> list[Found]:
                 # the analyzer), the last one said right before the category.
                 if not all(re.fullmatch(r"[A-Z][a-z'-]+", w) for w in words):
                     continue
-                data["subject"] = words[-1]
+                if not phonetic_letters(words):
+                    # "Echo Papa urgent" names a casualty by roster letters: the mention of
+                    # them decides who, as for "casualty 2 routine".
+                    data["subject"] = words[-1]
             out.append(_at(clause, "evac", data, m.start(), m.end()))
     if not out:
         for m in _PRECEDENCE.finditer(sentence.text):
