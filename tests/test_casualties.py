@@ -472,3 +472,34 @@ def test_phonetic_letters_of_no_roster_refer_to_nobody() -> None:
     assert who(a, "vital", sign="pulse", value=90) == [
         next(c.label for c in a.people.known.values() if c.roster == "BN1187")
     ]
+
+
+# --- a group said before anyone of it is introduced ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "For all three: no known allergies, and every one of them got a pill pack.",
+        "All three are NKDA and all three got a pill pack.",
+    ],
+)
+def test_a_group_said_before_its_casualties_are_introduced_is_for_each(said: str) -> None:
+    a = session(
+        "Humvee rolled over on the MSR, three soldiers hurt.",
+        said,
+        "The gunner, Specialist Ferreira, broke his left forearm.",
+        "The driver, Private Nkemelu, bruised ribs, pulse ninety.",
+        "Sergeant Holm cut his scalp.",
+    )
+    assert names(a) == {"1": "Ferreira", "2": "Nkemelu", "3": "Holm"}
+    assert sorted(who(a, "identity", field="allergies", value="NKDA")) == ["1", "2", "3"]
+    assert sorted(who(a, "treatment", value="Combat-Pill-Pack")) == ["1", "2", "3"]
+    assert who(a, "vital", sign="pulse", value=90) == ["2"]
+
+
+def test_a_count_of_people_hurt_announces_casualties() -> None:
+    assert count_announced("Three Marines hurt at the gate") == 3
+    assert count_announced("two soldiers down by the truck") == 2
+    assert count_announced("For all four: no known allergies") == 4
+    assert count_announced("gave all 2 g of TXA") == 0

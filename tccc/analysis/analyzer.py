@@ -142,6 +142,9 @@ class SessionAnalyzer:
     _pending_correction: bool = False
     _asked: str | None = None
     """What the medic just asked the casualty ("name", "last4"): the next sentence answers."""
+    _group_next: list[str] | None = None
+    """The casualties a group said on its own before a colon ("For all three:") names: the
+    next sentence is about them."""
 
     @property
     def current(self) -> str | None:
@@ -208,7 +211,9 @@ class SessionAnalyzer:
         # Findings wait for the end of their clause: a mention later in the clause may say who
         # received them ("ketamine 50 mg IM for casualty one").
         waiting: list[Found] = []
-        targets: list[str] | None = None
+        # "For all three: no known allergies, ...": a group said on its own before a colon
+        # receives what the next sentence says until someone else is named.
+        targets, self._group_next = self._group_next, None
         group: list[str] = []
         group_end = sentence.start
         group_introduced = False
@@ -258,6 +263,14 @@ class SessionAnalyzer:
             group_end = item.end
             out.extend(self._introduction(utt, mention, resolved))
         flush(targets)
+        said = [i.mention for i in cues if i.mention is not None]
+        whole = utt.text.text
+        if (
+            not found
+            and [m.kind for m in said] == ["all"]
+            and whole[sentence.end :].startswith(":")
+        ):
+            self._group_next = targets
         self._learn_pronoun(sentence, cues)
         introduced = list(
             dict.fromkeys(

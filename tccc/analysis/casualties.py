@@ -71,13 +71,16 @@ _BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z
 # "Both lower legs" is a site, not two casualties.
 _ALL = re.compile(
     r"\b(?:both(?=\s+(?:of\s+them|casualties|patients|men|guys|soldiers|are|were|got|get|have"
-    r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|of\s+them|casualties"
-    r"|patients)|each\s+of\s+them|every(?:one|body))\b",
+    r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|six|[2-9]"
+    r"|of\s+them|casualties|patients)|each\s+of\s+them|every\s+one\s+of\s+them|every(?:one|body))\b",
     re.I,
 )
 _MANY = re.compile(
     r"\b(\d{1,2}|two|three|four|five|six)\s+(?:casualties|patients|wounded|injured|urgent"
-    r"\s+casualties)\b",
+    r"\s+casualties|(?:marines|soldiers|men|guys|sailors|airmen|troops|people|pax)\s+(?:hurt|down"
+    r"|injured|wounded|hit))\b"
+    # "For all three: no known allergies" counts them too.
+    r"|\ball\s+(two|three|four|five|six|[2-9])\b(?!\s*(?:mg|g|ml|minutes?|hours?)\b)",
     re.I,
 )
 # A person's name: a capitalised word (not all caps: "CAT", "TXA" are devices and drugs).
@@ -180,6 +183,9 @@ class Casualties:
     listed: list[str] = field(default_factory=list)
     """Casualties just introduced together with nothing said of them yet ("Specialist Nwosu and
     PFC Strand were refueling"): a pronoun after them opens on the first."""
+    unintroduced: list[str] = field(default_factory=list)
+    """Casualties something was said of as a group ("all three are NKDA") before anyone of them
+    was introduced: the next introductions are theirs, in order."""
     fresh: str | None = None
     """The casualty a number or ordinal switched to in the sentence being read ("the second
     one is the driver, Specialist Oyelaran": the name is that casualty's)."""
@@ -208,7 +214,13 @@ class Casualties:
     def resolve(self, mention: Mention) -> list[str]:
         """The casualties a mention refers to (switching to it); [] when it names nobody."""
         if mention.kind == "all":
-            return sorted(self.known)
+            # "Three hurt. For all three: no known allergies": said before they are introduced,
+            # it is for each of the casualties announced; they are introduced later in turn.
+            while len(self.known) < self.announced:
+                label = self.next_label()
+                self.known[label] = Casualty(label)
+                self.unintroduced.append(label)
+            return sorted(self.known, key=lambda label: (not label.isdigit(), label.zfill(4)))
         if mention.kind == "number":
             self.fresh = mention.value
             numbered = self.switch(mention.value)
@@ -257,10 +269,16 @@ class Casualties:
         """Who a newly introduced name belongs to: the casualty being talked about when it has
         no name yet, else a new casualty."""
         here = self.known.get(self.current or "")
-        if here is None:
-            return self.switch(self.next_label())
-        if here.name is None and (not here.aliases or here.label == self.fresh):
+        if (
+            here is not None
+            and here.name is None
+            and (not here.aliases or here.label == self.fresh)
+        ):
+            if here.label in self.unintroduced:
+                self.unintroduced.remove(here.label)
             return here
+        if self.unintroduced:
+            return self.switch(self.unintroduced.pop(0))
         return self.switch(self.next_label())
 
     def _by_roster(self, roster: str) -> str:
@@ -291,7 +309,7 @@ def count_announced(text: str) -> int:
     m = _MANY.search(text)
     if m is None:
         return 0
-    word = m.group(1).lower()
+    word = (m.group(1) or m.group(2)).lower()
     return int(word) if word.isdigit() else _NUMBER_WORDS.get(word, 0)
 
 
@@ -368,7 +386,7 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
                 alias=alias,
             )
         )
-    if people.announced > len(people.known):
+    if people.announced > len(people.known) - len(people.unintroduced):
         for m in _ROLE_THEN_NAME.finditer(text):
             said_role = lex.casualty_roles.fullmatch(m.group(1))
             if said_role is None or m.group(2).lower() in lex.not_names:
@@ -419,7 +437,8 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
             if pronoun_of(m.group(1) + m.group(2)) == said:
                 out.append(Mention(at + m.start(1), at + m.end(1), "pronoun", said))
     for m in _ALL.finditer(text):
-        if _MANY.match(text, m.start()):
+        counted = _MANY.match(text, m.start())
+        if counted and counted.group(1):
             continue
         out.append(Mention(at + m.start(), at + m.end(), "all", ""))
     out.sort(key=lambda x: (x.start, -(x.end - x.start)))
