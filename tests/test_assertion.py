@@ -128,6 +128,12 @@ PLANNED = [
     "prepping the [IO] kit",
     "prep [ketamine] fifty milligrams",
     "ready to hang [Hextend]",
+    "[naloxone] is taped to his plate carrier",
+    "[morphine] in his kit if he needs it",
+    "[epinephrine] in her kit",
+    "[chest seal] on his kit, still in the wrapper",
+    "[NPA] on her kit",
+    "a second [CAT] in the kit",
     "consider [TXA] for the pelvis",
     "considering a [needle D] on the right",
     # asked for by the casualty, not given

@@ -552,3 +552,57 @@ def test_no_that_answers_a_question_corrects_nothing() -> None:
 def test_sats_with_an_apostrophe() -> None:
     vitals = facts_of(session("Sat's ninety-four on room air."), "vital")
     assert [(f.data["sign"], f.data["value"]) for f in vitals] == [("spo2", 94)]
+
+
+def test_a_pressure_said_around_a_filler() -> None:
+    vitals = facts_of(session("BP, uh, one-thirty-two over, over eighty-four."), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [("bp", "132/84")]
+
+
+def test_a_category_said_after_so() -> None:
+    (cas,) = export("Frag to the left hand.", "He can walk to the bird, so, um, routine.")
+    assert cas["evac_category"] == "Routine"
+
+
+@pytest.mark.parametrize(
+    ("said", "allergies"),
+    [
+        ("He's allergic to codeine, gets itchy all over.", "codeine"),
+        ("Allergic to latex, penicillin.", "latex and penicillin"),
+    ],
+)
+def test_what_an_allergy_does_is_no_second_allergen(said: str, allergies: str) -> None:
+    (cas,) = export(said)
+    assert cas["allergies"] == allergies
+
+
+def test_millilitres_go_without_saying_before_a_fluid() -> None:
+    (cas,) = export("A thousand of lactated Ringer's is running, and two hundred of saline.")
+    assert {(f["name"], f["volume_ml"]) for f in cas["fluids"]} == {
+        ("Lactated Ringer's", 1000),
+        ("Normal Saline", 200),
+    }
+
+
+def test_a_dose_said_as_a_dose_of() -> None:
+    (cas,) = export("Gave a fifteen milligram dose of ketamine IV at 1010.")
+    assert [(m["name"], m["dose"]) for m in cas["medications"]] == [("Ketamine", "15 mg")]
+
+
+@pytest.mark.parametrize(
+    ("said", "site"),
+    [
+        ("One round into the left upper quadrant.", "left upper abdomen"),
+        ("GSW, right lower quadrant.", "right lower abdomen"),
+        ("One round, right chest, front, just below the collarbone.", "right chest"),
+    ],
+)
+def test_where_a_round_went(said: str, site: str) -> None:
+    (cas,) = export(said)
+    assert [i["site"] for i in cas["injuries"]] == [site]
+
+
+@pytest.mark.parametrize("said", ["Hit by a PKM burst.", "AK round through the thigh, left."])
+def test_a_weapon_named_with_what_it_fired_is_a_gunshot(said: str) -> None:
+    (cas,) = export(said)
+    assert cas["mechanism"] == ["GSW"]

@@ -136,7 +136,12 @@ _ROSTER_TOKEN = re.compile(r"(?<![\w/-])([A-Z]{2}\d{4})(?![\w/-])")
 _LAST4 = re.compile(r"\blast\s+(?:(?:4|four)\s+(?:is\s+)?(\d{4})|4(\d{4}))\b", re.I)
 # "allergic to penicillin", "allergy to sulfa", "allergies: penicillin and codeine",
 # "penicillin allergy".
-_ALLERGEN = r"([a-z][\w-]*(?:(?:\s*,\s*|\s+and\s+|\s+or\s+)[a-z][\w-]*)?)"
+# A second allergen after a comma is one only when the list goes on or ends there: "allergic to
+# erythromycin, breaks out in hives" names one.
+_ALLERGEN = (
+    r"([a-z][\w-]*(?:\s*,\s*[a-z][\w-]*(?=\s*(?:[,.;:!?]|$)|\s+(?:and|or)\s)"
+    r"|(?:\s+and\s+|\s+or\s+)[a-z][\w-]*)?)"
+)
 _ALLERGY = re.compile(
     r"\b(?:allergic\s+to|allerg(?:y|ies)\s+(?:to|is|are|include|includes)|allerg(?:y|ies)\s*[:-])"
     rf"\s+(?:an?\s+)?{_ALLERGEN}",
@@ -355,7 +360,7 @@ _EVAC_FILLER = re.compile(
     r"|\b(?:he|she|this|that|one|patient|casualty|gets|get|is|a|an|as|and|also|now|evac|for"
     # "I'd call him priority", "I'm calling her urgent surgical", "we'll make him routine"
     r"|i|i'd|i'm|i'll|we|we'd|we're|we'll|call|calling|called|him|her|make|making|put|putting"
-    r"|would|will|going|to|be|he's|she's|it's|overall|definitely|probably|say|consider|guy|guys"
+    r"|would|will|going|to|be|he's|she's|it's|so|then|just|overall|definitely|probably|say|consider|guy|guys"
     r"|man|soldier|kid|individual|both|all|them|they|are|were|should|needs?|as|classified|triage"
     r"|out|goes|listed|marked|tagged|moving|move|send|sending|going|category|cat|precedence"
     r"|went|go|you're|you|you'll|of|for|now|call|it|he'll|she'll|they're|surgical)\b"
@@ -549,11 +554,12 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
 # From a wound word to its site: "to the", "in his", "across the belly", "from the grenade to
 # the right calf" (a few words between, if they name no care).
 _LINK = re.compile(
-    r"\s*,?\s*((?:[\w'-]+,?\s+){0,4}?)(?:to|of|in|on|over|at|across|along|through|into|near"
+    # "frag, left hand", "open fracture left lower leg": a site listed right after the wound
+    # (first: "one round, left chest, front, just under the nipple" is the left chest).
+    r"\s*,?\s+(?=(?:left|right|both|bilateral)\b)"
+    r"|\s*,?\s*((?:[\w'-]+,?\s+){0,4}?)(?:to|of|in|on|over|at|across|along|through|into|near"
     r"|around|under|behind|down|up)\s+(?:the\s+|his\s+|her\s+)?"
     r"|\s+(?:his|her)\s+"
-    # "frag, left hand", "open fracture left lower leg": a site listed right after the wound.
-    r"|\s*,?\s+(?=(?:left|right|both|bilateral)\b)"
 )
 _AND = re.compile(
     r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?|\s*,\s*(?:the\s+|his\s+|her\s+)?"

@@ -49,9 +49,9 @@ _SPO2 = re.compile(
 # Whisper also writes "BP" as "Bb" or "BBA", glues it to the number ("Bp86 over 50"), splits
 # the hundreds off ("Bp1 68/90" is 168/90) and leaves "over" when it could not read a number.
 _BP = re.compile(
-    r"\b(?:bp|bb|bba|blood\s+pressure|pressure)(?:['’]s)?(?:\b:?(?:\s+(?:is|was|of|now|about|around"
-    r"|roughly|approximately|approx|like|only|down\s+to|up\s+to|at|dropped\s+to|came\s+up\s+to))*"
-    r"\s+|(?=\d))"
+    r"\b(?:bp|bb|bba|blood\s+pressure|pressure)(?:['’]s)?(?:\b:?,?(?:\s+(?:is|was|of|now|about"
+    r"|around|roughly|approximately|approx|like|only|down\s+to|up\s+to|at|dropped\s+to|came\s+up"
+    r"\s+to|uh|um|er),?)*\s+|(?=\d))"
     r"(?:([12])\s+(?=\d{2}\b))?(\d{2,3})\s*(?:/|\s+over\s+)(\d{2,3})\b",
     re.I,
 )
@@ -237,6 +237,8 @@ _DOSE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(g|gm|grams?|mg|mcg|µg|ml|mL|units?|u)
 _VOLUME = re.compile(
     r"\b(\d+(?:\.\d+)?)\s*(ml|mL|cc|l|liters?|litres?)\b(?!\s*(?:an|per|/)\s*h)", re.I
 )
+# "500 of Hextend", "a thousand of saline": millilitres go without saying before a fluid.
+_BARE_VOLUME = re.compile(r"\b([1-9]\d{2,3})()\s+(?:mls?\s+)?of\s+(?:the\s+)?$", re.I)
 _RATE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:ml|mL|cc)?\s*(?:an|per|/)\s*(?:hour|hr|h)\b", re.I)
 _UNITS = re.compile(r"\b(\d+)\s+units?\b", re.I)
 _ACCESS = re.compile(
@@ -288,7 +290,10 @@ _ALLERGY_BEFORE = re.compile(
 )
 _UNITLESS_AFTER = re.compile(r"\s*,?\s*(?:of\s+)?(\d+(?:\.\d+)?)\b(?!\s*(?:[/%:.]\d|\d|%))")
 _UNITLESS_BEFORE = re.compile(r"\b(\d+(?:\.\d+)?)\s+(?:of\s+)(?:the\s+)?$")
-_DOSE_BEFORE = re.compile(rf"{_DOSE.pattern}\s*(?:of\s+)?(?:the\s+)?$", re.I)
+# "2 g TXA", "50 mg of ketamine", "a 20 mg dose of ketamine", "20 mg worth of ketamine"
+_DOSE_BEFORE = re.compile(
+    rf"{_DOSE.pattern}\s*(?:(?:dose|push|bolus|worth)\s+)?(?:of\s+)?(?:the\s+)?$", re.I
+)
 _BOTH = re.compile(r"\b(?:both|all|each|all\s+of\s+them)\b", re.I)
 
 
@@ -426,7 +431,11 @@ def fluids(sentence: Span, lex: Lexicon) -> list[Found]:
             ):
                 continue  # "2 g TXA in 100 mL normal saline": the carrier of the drug
             last = m is matches[-1][1]
-            vol = _VOLUME.search(before[-24:]) or _VOLUME.match(after.lstrip(" ,"))
+            vol = (
+                _VOLUME.search(before[-24:])
+                or _VOLUME.match(after.lstrip(" ,"))
+                or _BARE_VOLUME.search(before[-24:])
+            )
             if vol is None and last:
                 vol = _VOLUME.match(later.lstrip(" ,"))
             rate = _RATE.search(after) or _RATE.search(before)
