@@ -97,6 +97,10 @@ NEGATED = [
     "refuses [pain meds]",
     "declined the [pill pack]",
     "she declines [fentanyl]",
+    # left unused
+    "keep the [ketamine] in the bag",
+    "the [Hextend] stays in the bag",
+    "leave the [morphine] in the bag for now",
 ]
 
 PLANNED = [
@@ -129,11 +133,7 @@ PLANNED = [
     "prep [ketamine] fifty milligrams",
     "ready to hang [Hextend]",
     "[naloxone] is taped to his plate carrier",
-    "[morphine] in his kit if he needs it",
-    "[epinephrine] in her kit",
-    "[chest seal] on his kit, still in the wrapper",
-    "[NPA] on her kit",
-    "a second [CAT] in the kit",
+    "[epinephrine] taped to her vest",
     "consider [TXA] for the pelvis",
     "considering a [needle D] on the right",
     # asked for by the casualty, not given
@@ -250,6 +250,15 @@ OTHER = [
     # told to do it himself
     "tell him to hold [pressure] on it",
     "have him hold [pressure] on the gauze",
+    # the medic's own stock
+    "I've still got three [CATs]",
+    "I still have two [chest seals] and gauze",
+    "we still have a [SAM splint]",
+    "we've still got one [NPA]",
+    "I still got a [CAT] left",
+    "I've got a spare [tourniquet]",
+    "I have a spare [NPA] on me",
+    "a spare [CAT] on my vest",
 ]
 
 HISTORICAL = [
@@ -393,6 +402,7 @@ TERMINATED = [
 ]
 
 STATED = [
+    "used two of the four [CATs] in my bag",
     "[CAT] high and tight on the left leg at 0815",
     "gave [TXA] 2 g IV",
     "the CLS already put a [CAT] on his right arm",

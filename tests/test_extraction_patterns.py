@@ -606,3 +606,32 @@ def test_where_a_round_went(said: str, site: str) -> None:
 def test_a_weapon_named_with_what_it_fired_is_a_gunshot(said: str) -> None:
     (cas,) = export(said)
     assert cas["mechanism"] == ["GSW"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "SOFTT-W on the right arm, cranked it down, locked, time is 0747.",
+        "Tourniquet right thigh, tight, windlass secured, time 0747.",
+    ],
+)
+def test_a_time_said_after_the_care_in_its_own_clause_is_its_time(said: str) -> None:
+    (cas,) = export(said)
+    assert [t["time"] for t in cas["tourniquets"]] == ["0747"]
+
+
+def test_a_time_said_after_a_vital_does_not_go_back_to_an_earlier_care_with_one() -> None:
+    (cas,) = export("CAT left leg at 0740, pulse 110, time 0747.")
+    assert [t["time"] for t in cas["tourniquets"]] == ["0740"]
+
+
+def test_a_second_tourniquet_said_with_its_limb_before_above_the_first() -> None:
+    # The tourniquet just before is on another limb: the one said for the second is its own.
+    (cas,) = export(
+        "CAT right leg at 0812, CAT left arm at 0814, second CAT right leg above the first at 0815."
+    )
+    assert sorted((t["limb"], t["time"]) for t in cas["tourniquets"]) == [
+        ("L Arm", "0814"),
+        ("R Leg", "0812"),
+        ("R Leg", "0815"),
+    ]

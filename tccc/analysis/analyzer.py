@@ -34,7 +34,7 @@ from tccc.analysis.extractors import (
 from tccc.analysis.interventions import devices, tourniquets
 from tccc.analysis.lexicon import Lexicon, load_lexicon
 from tccc.analysis.measures import access, burns, fluids, medications, valid_vital, vitals
-from tccc.analysis.text import Span, clauses, sentences
+from tccc.analysis.text import Span, clauses, comma_pieces, sentences
 from tccc.events import Fact, Scalar
 
 __all__ = ["EXTRACTORS", "SCENE", "SessionAnalyzer", "UtteranceText", "evidence"]
@@ -166,6 +166,7 @@ class SessionAnalyzer:
         for extract in EXTRACTORS:
             found.extend(extract(sentence, self.lexicon))
         found = _timed_by_lead(sentence, sorted(found, key=lambda f: f.start))
+        found = _timed_by_tail(sentence, found)
         self.people.fresh = None
         self._follow_pronoun(sentence)
         answered = self._answer(utt, sentence, found)
@@ -739,6 +740,32 @@ def _timed_by_lead(sentence: Span, found: list[Found]) -> list[Found]:
         else f
         for f in found
     ]
+
+
+def _timed_by_tail(sentence: Span, found: list[Found]) -> list[Found]:
+    """ "CAT going on the left arm, high and tight, cranking, locked, time is 1153": a time said
+    in a clause of its own after the care is the time of the last care before it that has none
+    (only a care said in the same sentence, and only when no care is said after the time)."""
+    out = list(found)
+    # Pieces between commas, not clauses: the lone words of "windlass, cranking, locked, time
+    # is 1153" join the time to their clause.
+    for clause in comma_pieces(sentence)[1:]:
+        m = _TIME_ALONE.fullmatch(clause.text)
+        if m is None or any(f.start >= clause.start and f.kind in _TIMED for f in out):
+            continue
+        before = [
+            i
+            for i, f in enumerate(out)
+            if f.end <= clause.start and f.kind in _TIMED and f.data.get("time") is None
+        ]
+        if not before:
+            continue
+        i = before[-1]
+        span = (clause.start + m.start(1), clause.start + m.end(1))
+        out[i] = replace(
+            out[i], data={**out[i].data, "time": m.group(1)}, extras=(*out[i].extras, span)
+        )
+    return out
 
 
 def _clause_end(ends: list[int], at: int) -> int:

@@ -120,11 +120,14 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
                     kind = t2[0][0]
                     used_type_clause = i + 1
             site = site_at(segment, lex, a_end)
+            above = _ABOVE_IT.search(segment.text)
             if site is not None and (
-                _ABOVE_IT.search(segment.text)
+                (above is not None and site[2] >= segment.start + above.start())
                 or _NEXT_ACTION.search(clause.text[a_rel_end : site[2] - clause.start])
             ):
-                site = None  # "a second CAT above it ... started an IV in the left arm"
+                # "a second CAT above it ... started an IV in the left arm"; a site said before
+                # "above the first" is the tourniquet's ("second CAT right thigh above the first").
+                site = None
             if site is None:
                 # "Right leg tourniquet at 1432": the site said just before the device.
                 site = site_at(clause, lex, clause.start)
