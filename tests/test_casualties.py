@@ -503,3 +503,12 @@ def test_a_count_of_people_hurt_announces_casualties() -> None:
     assert count_announced("two soldiers down by the truck") == 2
     assert count_announced("For all four: no known allergies") == 4
     assert count_announced("gave all 2 g of TXA") == 0
+
+
+def test_both_of_mine_is_both_casualties() -> None:
+    a = session(
+        "Sergeant Amsel, frag to the left shin.",
+        "Corporal Bettany, burns to both hands.",
+        "Both of mine got a pill pack.",
+    )
+    assert sorted(who(a, "treatment", value="Combat-Pill-Pack")) == ["1", "2"]

@@ -635,3 +635,29 @@ def test_a_second_tourniquet_said_with_its_limb_before_above_the_first() -> None
         ("R Leg", "0812"),
         ("R Leg", "0815"),
     ]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "He doesn't know of any allergies.",
+        "She's not aware of any drug allergies.",
+        "No allergies that he knows of.",
+    ],
+)
+def test_no_allergy_the_casualty_knows_of_is_nkda(said: str) -> None:
+    (cas,) = export("Frag to the left calf.", said)
+    assert cas["allergies"] == "NKDA"
+
+
+def test_a_site_list_that_repeats_its_preposition() -> None:
+    (cas,) = export("Burns on his neck, on both hands, and on the left forearm.")
+    assert {i["site"] for i in cas["injuries"]} == {"neck", "both hands", "left forearm"}
+
+
+@pytest.mark.parametrize(
+    "said", ["Keep eyes on the wound, it's dry.", "Eyes on me, buddy, you're okay."]
+)
+def test_eyes_on_is_no_eye_wound(said: str) -> None:
+    (cas,) = export("GSW to the right thigh.", said)
+    assert [i["site"] for i in cas["injuries"]] == ["right thigh"]

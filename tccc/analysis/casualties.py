@@ -70,7 +70,7 @@ _BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z
 # Several casualties at once: "both are wrapped", "all three got a pill pack", "everyone".
 # "Both lower legs" is a site, not two casualties.
 _ALL = re.compile(
-    r"\b(?:both(?=\s+(?:of\s+them|casualties|patients|men|guys|soldiers|are|were|got|get|have"
+    r"\b(?:both(?=\s+(?:of\s+them|of\s+mine|of\s+ours|of\s+these|casualties|patients|men|guys|soldiers|are|were|got|get|have"
     r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|six|[2-9]"
     r"|of\s+them|casualties|patients)|each\s+of\s+them|every\s+one\s+of\s+them|every(?:one|body))\b",
     re.I,

@@ -62,6 +62,10 @@ _SIDE_LEAD = re.compile(
 _HEARD_THIGH = re.compile(r"\b(left|right),?\s+high\b(?!,?\s+(?:and|&|n)\s+tight)", re.I)
 
 
+# Body words in idioms: "keep eyes on the wound", "eyes on me", "a hand on the litter".
+_NO_SITE = re.compile(r"eyes?\s+on\b|hands?\s+on\s+(?:the|a|that|this)\s+(?!wound)", re.I)
+
+
 def site_at(
     clause: Span, lex: Lexicon, start: int = 0, *, card_terms: bool = True
 ) -> tuple[str, str, int, int] | None:
@@ -69,6 +73,8 @@ def site_at(
     with `card_terms` the region is written as the card names it ("shin": "lower leg")."""
     rel = max(0, start - clause.start)
     m = lex.region_pattern.search(clause.text, rel)
+    while m is not None and _NO_SITE.match(clause.text, m.start()):
+        m = lex.region_pattern.search(clause.text, m.end())
     heard = _HEARD_THIGH.search(clause.text, rel)
     if heard is not None and (m is None or heard.end() <= m.start()):
         side = heard.group(1).lower()
@@ -212,7 +218,14 @@ _NOT_ALLERGEN = frozenset(
 )
 _NO_ALLERGY = re.compile(
     r"\ballerg(?:ies|y)\s*[:,-]?\s*(?:none|nil|negative|nkda)\b"
-    r"|\bnot\s+allergic\s+to\s+(?:anything|any\s+\w+)",
+    r"|\bnot\s+allergic\s+to\s+(?:anything|any\s+\w+)"
+    # "He doesn't know of any allergies", "not aware of any allergies", "no allergies that he
+    # knows of".
+    r"|\b(?:doesn't|does\s+not|don't|didn't)\s+know\s+(?:of\s+)?any\s+(?:drug\s+|med(?:ication)?\s+)?"
+    r"allerg(?:ies|y)\b"
+    r"|\bnot\s+aware\s+of\s+any\s+(?:drug\s+|med(?:ication)?\s+)?allerg(?:ies|y)\b"
+    r"|\bno\s+(?:drug\s+|med(?:ication)?\s+)?allerg(?:ies|y)\s+(?:that\s+)?(?:he|she|they|I)\s+knows?"
+    r"\s+of\b",
     re.I,
 )
 # "Charlie Company", "1st Platoon"; a phonetic-alphabet letter in any case ("bravo company").
@@ -562,7 +575,9 @@ _LINK = re.compile(
     r"|\s+(?:his|her)\s+"
 )
 _AND = re.compile(
-    r"\s*(?:,\s*)?(?:and|&)\s+(?:the\s+|his\s+|her\s+)?|\s*,\s*(?:the\s+|his\s+|her\s+)?"
+    r"\s*(?:,\s*)?(?:and|&)\s+(?:(?:on|to|in|over)\s+)?(?:the\s+|his\s+|her\s+)?"
+    # "burns on her face, on both hands, and the right forearm"
+    r"|\s*,\s*(?:(?:on|to|in|over)\s+)?(?:the\s+|his\s+|her\s+)?"
 )
 # Between two sites of a list: "face and both forearms", "neck, chest and left arm".
 _LISTED = re.compile(r"\s*,?\s*(?:(?:and|&)\s+)?(?:the\s+|his\s+|her\s+)?")

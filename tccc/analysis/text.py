@@ -117,7 +117,8 @@ def _clauses(sentence: Span) -> tuple[Span, ...]:
 # A site listed on its own: "right forearm", "her right forearm", "and the front of her right
 # thigh".
 _SITE_ONLY = re.compile(
-    r"\s*(?:and\s+)?(?:(?:the|his|her)\s+)?(?:(?:front|back|side|top|outside|inside)\s+of\s+"
+    r"\s*(?:and\s+)?(?:(?:on|to|in|over)\s+)?(?:(?:the|his|her)\s+)?"
+    r"(?:(?:front|back|side|top|outside|inside)\s+of\s+"
     r"(?:(?:the|his|her)\s+)?)?(?:left|right|both|bilateral)\s+(?:[a-z'-]+\s+){0,2}[a-z'-]+\s*",
     re.I,
 )
