@@ -512,3 +512,42 @@ def test_both_of_mine_is_both_casualties() -> None:
         "Both of mine got a pill pack.",
     )
     assert sorted(who(a, "treatment", value="Combat-Pill-Pack")) == ["1", "2"]
+
+
+# --- the speaker and other caregivers are nobody's record ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I'm Sergeant Vukovic, the platoon medic, and this is my casualty.",
+        "My name is Corporal Adebayo, I'm the CLS on this truck.",
+        "This is Staff Sergeant Lindgren, the eighteen-delta, calling it in.",
+        "The partner-force medic, Lieutenant Haddad, did the first bandage.",
+        "Specialist Oyelowo is holding pressure on him while I get the kit.",
+    ],
+)
+def test_a_caregiver_named_with_a_rank_is_no_casualty(said: str) -> None:
+    a = session(said, "Private Dunmore, frag to the right calf, pulse one hundred.")
+    assert names(a) == {"1": "Dunmore"}
+    assert who(a, "vital", sign="pulse", value=100) == ["1"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "What's your name? PFC Tamura, Doc.",
+        "The RTO, Corporal Sandoval, took frag in the left arm.",
+    ],
+)
+def test_a_casualty_who_speaks_to_doc_or_has_a_team_role_is_a_casualty(said: str) -> None:
+    a = session(said)
+    assert len(names(a)) == 1
+
+
+def test_a_hyphenated_name() -> None:
+    a = session(
+        "Private Ruiz-Carrillo, gunshot to the left thigh.", "Ruiz-Carrillo's pulse is 110."
+    )
+    assert names(a) == {"1": "Ruiz-Carrillo"}
+    assert who(a, "vital", sign="pulse", value=110) == ["1"]

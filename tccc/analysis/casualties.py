@@ -84,7 +84,8 @@ _MANY = re.compile(
     re.I,
 )
 # A person's name: a capitalised word (not all caps: "CAT", "TXA" are devices and drugs).
-_NAME_WORD = r"[A-Z][a-z][a-z'’-]*"
+# A hyphen may join two capitalised parts: "Pacheco-Lozano".
+_NAME_WORD = r"[A-Z][a-z][a-z'’]*(?:-[A-Z]?[a-z'’]+)*"
 _NAME = re.compile(
     rf"\s+({_NAME_WORD}(?:\s+{_NAME_WORD}(?![a-z'’-])"
     r"(?!\s+(?i:company|platoon|squad|battalion|troop|battery)\b))?)"
@@ -100,7 +101,7 @@ _NAMED = re.compile(
     r"(?i:hit|down|shot|wounded|injured|hurt)\b"
 )
 _POSSESSIVE = re.compile(r"['’]s$")
-_WORD = re.compile(r"(?<![\w'’-])([A-Z][a-z][a-z-]*)(?:['’]s)?(?![\w'’-])")
+_WORD = re.compile(r"(?<![\w'’-])([A-Z][a-z][a-z]*(?:-[A-Z]?[a-z]+)*)(?:['’]s)?(?![\w'’-])")
 """A capitalised word, possessive or not ("Quinn's vitals"), that may be a known name."""
 _ROLE_IS = re.compile(r"\b(?:the|our)\s+([a-z][a-z0-9 -]{1,20}?)\s+(?:is|was)\s+$", re.I)
 _ROLE_THEN_NAME = re.compile(r"\bthe\s+([a-z][a-z0-9 -]{1,20}?)\s*,\s+([A-Z][a-z][a-z'’-]+)\b")
@@ -369,8 +370,10 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
         if name is None:
             continue
         words = [_POSSESSIVE.sub("", w) for w in name.group(1).split()]
-        if addressed(text, m.start(), name.end()) and people.with_name(words[-1]) is None:
-            continue  # "Private Hale, watch what I do": a teammate spoken to
+        if people.with_name(words[-1]) is None and (
+            addressed(text, m.start(), name.end()) or caregiver(text, m.start(), name.end())
+        ):
+            continue  # "Private Hale, watch what I do", "I'm Sergeant Ochoa, the medic"
         alias = _description(text, name.end(), lex, described) or _role_before(
             text, m.start(), lex, described
         )
@@ -521,6 +524,40 @@ def addressed(text: str, start: int, end: int) -> bool:
     if text[:start].strip(" ,.!?").lower() not in ("", "alright", "okay", "ok", "hey", "now", "so"):
         return False
     return _TEAMMATE_VERB.match(text, end) is not None
+
+
+# Who gives care rather than receives it. A name said by the speaker of himself ("I'm Sergeant
+# Ochoa", "my name is Corporal Finch"), with a caregiver's role before or after it ("the
+# partner-force medic, Sergeant Habibi", "this is Staff Sergeant Reinholt, the eighteen-delta")
+# or doing a caregiver's work ("Sergeant Mills is holding pressure on him") is nobody's record.
+# Other roles (the RTO, a team leader, a battle buddy) are often the casualty.
+_CAREGIVER_ROLE = (
+    r"(?:medic|corpsman|doc|cls|combat\s+lifesaver|combat\s+medical\s+technician"
+    r"|eighteen[\s-]delta|18[\s-]?d(?:elta)?|physician\s+assistant|pa)"
+)
+_SPEAKER_BEFORE = re.compile(r"\b(?:i['’]m|i\s+am|my\s+name\s+is|my\s+name['’]s)\s+$", re.I)
+_CAREGIVER_BEFORE = re.compile(
+    rf"\b(?:the|our|my|his|her|their|a)\s+(?:[\w-]+\s+){{0,2}}?{_CAREGIVER_ROLE}\s*,?\s*$", re.I
+)
+# After the name only with an article ("Reinholt, the eighteen-delta"): "PFC Ledesma, Doc" is
+# the casualty answering the medic.
+_CAREGIVER_AFTER = re.compile(
+    rf"\s*,?\s+(?:(?:is|was|'s)\s+)?(?:the|our|my|his|her|their|a|an)\s+(?:[\w-]+\s+){{0,2}}?"
+    rf"{_CAREGIVER_ROLE}\b"
+    r"|\s+(?:is|was|'s)\s+(?:holding\s+pressure|treating|working\s+on|helping\s+me|bagging"
+    r"|doing\s+compressions)\b",
+    re.I,
+)
+
+
+def caregiver(text: str, start: int, end: int) -> bool:
+    """True when a name said from `start` to `end` is the speaker's own or a caregiver's."""
+    before = text[:start]
+    return bool(
+        _SPEAKER_BEFORE.search(before)
+        or _CAREGIVER_BEFORE.search(before)
+        or _CAREGIVER_AFTER.match(text, end)
+    )
 
 
 def _receiver(text: str, start: int) -> bool:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tccc.analysis.casualties import addressed, phonetic_letters
+from tccc.analysis.casualties import addressed, caregiver, phonetic_letters
 from tccc.analysis.lexicon import Lexicon
 from tccc.analysis.text import ClockTime, Span, clauses, comma_pieces, negated, times
 from tccc.events import Scalar
@@ -129,8 +129,10 @@ def clock_after(found: list[ClockTime], after: int) -> ClockTime | None:
 
 # One or two capitalised words after a rank; a second that names a unit ("Ortiz Alpha
 # Company") is not part of the name.
+# A hyphen may join two capitalised parts of a name ("Pacheco-Lozano").
+_NAME_PART = r"[A-Z][a-z'’]+(?:-[A-Z]?[a-z'’]+)*-?"
 _NAME = re.compile(
-    r"\s+([A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+(?![a-z'’-])"
+    rf"\s+({_NAME_PART}(?:\s+{_NAME_PART}(?![a-z'’-])"
     r"(?!\s+(?i:company|platoon|squad|battalion|troop|battery)\b))?)"
 )
 _ROSTER = re.compile(
@@ -282,8 +284,12 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
     text = sentence.text
     for m in lex.ranks.finditer(text):
         name = _NAME.match(text, m.end())
-        if name and addressed(text, m.start(), name.end()):
-            continue  # "Private Hale, watch what I do": a teammate's name, not the casualty's
+        if name and (
+            addressed(text, m.start(), name.end()) or caregiver(text, m.start(), name.end())
+        ):
+            # "Private Hale, watch what I do", "I'm Sergeant Ochoa, the medic": a teammate's
+            # or the speaker's name, not the casualty's
+            continue
         if name:
             words = [re.sub(r"['’]s$", "", w) for w in name.group(1).split()]
             out.append(
