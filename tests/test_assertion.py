@@ -101,6 +101,13 @@ NEGATED = [
     "keep the [ketamine] in the bag",
     "the [Hextend] stays in the bag",
     "leave the [morphine] in the bag for now",
+    # not at hand
+    "the [fentanyl] lozenges ran out yesterday",
+    "our [Hextend] got used up on the first guy",
+    "[whole blood] is all gone",
+    "the [plasma] stayed at the aid station",
+    "[ketamine] stayed behind in the truck",
+    "the [pelvic binder] got left behind",
 ]
 
 PLANNED = [
@@ -174,6 +181,25 @@ PLANNED = [
     "[CAT] above it in case it slips",
     "unless his sats come up a [needle D] on the right",
     "in the event of a tension pneumo [needle D] second intercostal",
+    # a plan said as a list, an offer
+    "plan was [IV] first",
+    "the plan was [TXA] at the bird",
+    "plan is [ketamine] when he's packaged",
+    "the plan is [whole blood] on arrival",
+    "offered [fentanyl] and he said no",
+    "I offered him [ketamine]",
+    "offered her a [splint]",
+    # considered, or the textbook case
+    "[ceftriaxone] considered",
+    "[TXA], that's for someone in shock",
+    "[calcium], that's for somebody getting blood",
+    "[needle D], that's for anyone with tension physiology",
+    "a [cric], that's for a casualty you can't ventilate",
+    "[ketamine], that's what you give for pain",
+    "thought about a [junctional tourniquet]",
+    "thinking about a [chest tube]",
+    "I thought about [morphine]",
+    "debated a [cric] but the NPA works",
 ]
 
 # Conditions said before the finding, across a comma: only with the sentence.
@@ -181,6 +207,18 @@ PLANNED_ACROSS = [
     "if his pressure drops, [whole blood] through the IO",
     "in case he crashes, [NPA] at the bedside",
     "unless he improves, [needle D] on the right",
+]
+
+# Said after a pause about the drug just named: reaches over the commas with the sentence.
+NEGATED_ACROSS = [
+    "[calcium], copy, I don't have any",
+    "[plasma], sorry, we don't have any on this bird",
+    "[TXA], roger, don't have any left",
+    "[Hextend], no, we didn't have any",
+    "[ketamine], none left after the last guy",
+    "[fentanyl], negative, I'm holding it",
+    "[morphine] for the pain, holding it for now",
+    "[ketamine], I'd rather not with that pressure",
 ]
 
 OTHER = [
@@ -259,6 +297,18 @@ OTHER = [
     "I've got a spare [tourniquet]",
     "I have a spare [NPA] on me",
     "a spare [CAT] on my vest",
+    # a working dog or an enemy fighter
+    "Navarro wrapped a [pressure dressing] on the dog's paw",
+    "a [CAT] went on the dog",
+    "gave [fluids] to the dog",
+    "pushed [ketamine] into the dog",
+    "the K9's [tourniquet] is holding",
+    "the working dog's [splint] is on",
+    "the fighter has a [CAT] on",
+    "the fighter's [chest seal] is leaking",
+    "the enemy fighter got [TXA] from their medic",
+    "the enemy's [pressure dressing] is soaked",
+    "their medic put a [CAT] on the fighter",
 ]
 
 HISTORICAL = [
@@ -307,6 +357,11 @@ UNCERTAIN = [
     "[femur fracture] maybe",
     "[tension pneumo] possibly",
     "[concussion] I guess",
+    # someone else's card, unchecked
+    "the card says [morphine] at 1400",
+    "card says [TXA] was given",
+    "his card says [NKDA]",
+    "her card says [CAT] left arm",
 ]
 
 PROBABLE = [
@@ -435,7 +490,7 @@ def classify(marked: str, *, with_sentence: bool = False, kind: str | None = Non
 
 def _all_cases() -> list[tuple[str, bool]]:
     cases = [(m, False) for _, table in STATUS_TABLES for m in table]
-    cases += [(m, True) for m in PLANNED_ACROSS + PSEUDO_ACROSS]
+    cases += [(m, True) for m in PLANNED_ACROSS + NEGATED_ACROSS + PSEUDO_ACROSS]
     cases += [(m, False) for m in PSEUDO + TERMINATED + STATED]
     return cases
 
@@ -459,6 +514,11 @@ def test_conditions_reach_over_a_comma_with_the_sentence(marked: str) -> None:
     text, start, end = _case(marked)
     clause = next(c for c in clauses(Span(text, 0)) if c.start <= start < c.end)
     assert assertion(clause, start, end).status is Status.STATED
+
+
+@pytest.mark.parametrize("marked", NEGATED_ACROSS)
+def test_what_is_not_at_hand_reaches_back_over_a_comma_with_the_sentence(marked: str) -> None:
+    assert classify(marked, with_sentence=True).status is Status.NEGATED
 
 
 @pytest.mark.parametrize("marked", STATED)
