@@ -661,3 +661,10 @@ def test_a_site_list_that_repeats_its_preposition() -> None:
 def test_eyes_on_is_no_eye_wound(said: str) -> None:
     (cas,) = export("GSW to the right thigh.", said)
     assert [i["site"] for i in cas["injuries"]] == ["right thigh"]
+
+
+def test_a_grid_is_no_roster() -> None:
+    (cas,) = export(
+        "Line one, grid NK3481 2679.", "Casualty is Sergeant Lowe, roster DS6031, GSW left thigh."
+    )
+    assert cas["battle_roster"] == "DS6031" and cas["last_name"] == "Lowe"

@@ -256,6 +256,20 @@ def test_phonetic_roster(normaliser: Normaliser, raw: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [
+        "grid November Kilo three four eight one",
+        "line one, grid, Romeo Mike four four one seven",
+        "MGRS coordinates Lima Charlie two two zero nine",
+    ],
+)
+def test_phonetic_letters_of_a_map_reference_are_no_roster(
+    normaliser: Normaliser, raw: str
+) -> None:
+    assert not re.search(r"\b[A-Z]{2}\d{4}\b", norm(normaliser, raw))
+
+
+@pytest.mark.parametrize(
     ("raw", "text"),
     [
         ("Charlie Company", "Charlie Company"),

@@ -140,6 +140,7 @@ _ROSTER = re.compile(
 )
 # Two capital letters and four digits, alone, is a battle roster number whatever came before.
 _ROSTER_TOKEN = re.compile(r"(?<![\w/-])([A-Z]{2}\d{4})(?![\w/-])")
+_GRID_BEFORE = re.compile(r"\b(?:grid|mgrs|coordinates)\b(?:\W+\w+){0,2}\W*$", re.I)
 # "last 4 is 1234", "last four 6621" (the normaliser keeps the label as words).
 _LAST4 = re.compile(r"\blast\s+(?:(?:4|four)\s+(?:is\s+)?(\d{4})|4(\d{4}))\b", re.I)
 # "allergic to penicillin", "allergy to sulfa", "allergies: penicillin and codeine",
@@ -326,6 +327,8 @@ def identity(sentence: Span, lex: Lexicon) -> list[Found]:
         out.append(_field(sentence, "battle_roster", m.group(1).upper(), m))
         said.add(m.start(1))
     for m in _ROSTER_TOKEN.finditer(text):
+        if _GRID_BEFORE.search(text[: m.start()]):
+            continue  # "grid NK3481 2679": a map reference
         if m.start(1) not in said:
             # "Madel roster, NA7721": the number's shape says what it is when the word before
             # was misheard.

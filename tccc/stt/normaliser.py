@@ -132,6 +132,10 @@ def _joined(sep: str) -> bool:
     return sep.strip() in ("", "-")
 
 
+_PLACE_WORDS = frozenset({"grid", "grids", "mgrs", "coordinates", "coords"})
+"""Words before phonetic letters and digits that make them a map reference, not a roster."""
+
+
 def _listed(sep: str) -> bool:
     """Like `_joined`, but also across a comma (spelled letter and digit lists)."""
     return sep.strip() in ("", "-", ",")
@@ -475,6 +479,8 @@ class Normaliser:
 
     def _roster(self, tokens: Sequence[_Token], i: int) -> _Match | None:
         t = self._tables
+        if any(tok.key in _PLACE_WORDS for tok in tokens[max(0, i - 3) : i]):
+            return None  # "grid November Kilo three four eight one": a map reference
         letters: list[str] = []
         single = False
         j = i
