@@ -668,3 +668,67 @@ def test_a_grid_is_no_roster() -> None:
         "Line one, grid NK3481 2679.", "Casualty is Sergeant Lowe, roster DS6031, GSW left thigh."
     )
     assert cas["battle_roster"] == "DS6031" and cas["last_name"] == "Lowe"
+
+
+# --- a conversation with the casualty ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer", "pain"),
+    [
+        ("Pain, zero to ten?", "Eight.", 8),
+        ("How bad is the pain?", "Maybe a five.", 5),
+        ("What's your pain, buddy?", "Like a three.", 3),
+    ],
+)
+def test_the_casualtys_answer_gives_the_pain_score(asked: str, answer: str, pain: int) -> None:
+    vitals = facts_of(session("Frag to the left hand.", asked, answer), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [("pain", pain)]
+
+
+def test_a_pain_answer_taken_back_is_replaced() -> None:
+    a = session("Pain, zero to ten?", "Four.", "No, really, it's a six.")
+    pains = facts_of(a, "vital")
+    assert [f.data["value"] for f in pains] == [4, 6] and pains[1].replaces == pains[0].id
+
+
+def test_a_number_after_a_pain_question_that_is_no_answer() -> None:
+    a = session("Pain, zero to ten?", "Pulse is 104.")
+    assert [(f.data["sign"], f.data["value"]) for f in facts_of(a, "vital")] == [("pulse", 104)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "allergies"),
+    [("Sulfa, I get hives.", "sulfa"), ("No.", "NKDA"), ("Nope, nothing.", "NKDA")],
+)
+def test_the_casualtys_answer_about_allergies(answer: str, allergies: str) -> None:
+    (cas,) = export("Frag to the left hand.", "Any allergies?", answer)
+    assert cas["allergies"] == allergies
+
+
+def test_yeah_is_no_allergen() -> None:
+    (cas,) = export("Frag to the left hand.", "Any allergies?", "Yeah, hang on.")
+    assert cas["allergies"] is None
+
+
+def test_where_the_casualty_says_he_is_hit() -> None:
+    (cas,) = export("Where are you hit?", "Right shoulder, it burns.")
+    assert [i["site"] for i in cas["injuries"]] == ["right shoulder"]
+
+
+@pytest.mark.parametrize(
+    ("said", "sign", "value"),
+    [
+        ("You're taking twenty-two breaths a minute.", "resp_rate", 22),
+        ("About a hundred and ten beats per minute at the wrist.", "pulse", 110),
+        ("Your pulse at the wrist is eighty-eight.", "pulse", 88),
+    ],
+)
+def test_rates_said_per_minute_or_at_the_wrist(said: str, sign: str, value: int) -> None:
+    vitals = facts_of(session(said), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, value)]
+
+
+def test_a_pill_to_swallow_is_by_mouth_and_good_thats_a_time() -> None:
+    (cas,) = export("Take this, Tylenol, a thousand milligrams, swallow it.", "Good, that's 1415.")
+    assert [(m["route"], m["time"]) for m in cas["medications"]] == [("PO", "1415")]

@@ -30,6 +30,7 @@ from tccc.analysis.extractors import (
     injuries,
     limb_row,
     mechanism,
+    site_at,
 )
 from tccc.analysis.interventions import devices, tourniquets
 from tccc.analysis.lexicon import Lexicon, load_lexicon
@@ -107,7 +108,8 @@ _RESTATED = frozenset({"medication", "fluid", "tourniquet"})
 _TIMED = frozenset({"medication", "fluid", "tourniquet", "breathing"})
 _HHMM = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
 _TIME_ALONE = re.compile(
-    r"\W*(?:(?:okay|ok|and|so)\W+)?(?:(?:the\s+)?time(?:\s+(?:is|was|of|on\s+it))?\W*|at\s+)?"
+    r"\W*(?:(?:okay|ok|and|so|good)\W+)?(?:that['’]s\s+|that\s+was\s+)?"
+    r"(?:(?:the\s+)?time(?:\s+(?:is|was|of|on\s+it))?\W*|at\s+)?"
     r"((?:[01]\d|2[0-3])[0-5]\d)(?:\s*(?:hours|hrs|zulu|z|local|l))?\W*",
     re.I,
 )
@@ -169,8 +171,17 @@ class SessionAnalyzer:
         found = _timed_by_tail(sentence, found)
         self.people.fresh = None
         self._follow_pronoun(sentence)
+        if self._asked == "site" and not any(f.kind == "injury" for f in found):
+            # "Where are you hit? Left calf, yeah, I see it": the answer is where the wound is.
+            site = site_at(sentence, self.lexicon, sentence.start)
+            if site is not None and site[2] - sentence.start <= 2:
+                wound = Found("injury", {"site": site[0], "kind": "wound"}, site[2], site[3])
+                found = sorted([*found, wound], key=lambda f: f.start)
         answered = self._answer(utt, sentence, found)
         self._asked = _question(sentence.text)
+        if answered and answered[-1].data.get("sign") == "pain":
+            # "Pain, 0 to 10? Six. No, honestly, it's a seven.": the answer may be taken back.
+            self._asked = "pain again"
         if answered:
             return answered
         cues = self._cues(sentence, found)
@@ -359,6 +370,22 @@ class SessionAnalyzer:
                 said = Mention(at, at + len(word.group(1)), "name", word.group(1), introduces=True)
                 labels = self.people.resolve(said)
                 return self._introduction(utt, said, labels) if labels else []
+        if asked == "pain" and not found:
+            score = _ANSWER_PAIN.fullmatch(text)
+            if score and int(score.group(1)) <= 10:
+                at = sentence.start + score.start(1)
+                pain: dict[str, Scalar] = {"sign": "pain", "value": int(score.group(1))}
+                label = self.people.here().label
+                return [self._append(utt, "vital", label, pain, at, at + len(score.group(1)))]
+        if asked == "pain again" and (again := _ANSWER_PAIN_AGAIN.match(text)):
+            before = next(f for f in reversed(self.facts) if f.data.get("sign") == "pain")
+            if int(again.group(1)) <= 10 and before.casualty == self.people.here().label:
+                at = sentence.start + again.start(1)
+                retold: dict[str, Scalar] = {"sign": "pain", "value": int(again.group(1))}
+                end = at + len(again.group(1))
+                return [self._append(utt, "vital", before.casualty, retold, at, end, before.id)]
+        if asked == "allergies" and not found:
+            return self._allergy_answer(utt, sentence)
         if asked == "last4":
             digits = _ANSWER_LAST4.fullmatch(text)
             if digits:
@@ -367,6 +394,20 @@ class SessionAnalyzer:
                 label = self.people.here().label
                 return [self._append(utt, "identity", label, data, at, at + 4)]
         return []
+
+    def _allergy_answer(self, utt: UtteranceText, sentence: Span) -> list[Fact]:
+        """ "Any allergies? Doxycycline, you break out in a rash." names the allergen; "No." is
+        NKDA."""
+        label = self.people.here().label
+        text, at = sentence.text, sentence.start
+        if _ANSWER_NONE.fullmatch(text):
+            data: dict[str, Scalar] = {"field": "allergies", "value": "NKDA"}
+            return [self._append(utt, "identity", label, data, at, sentence.end)]
+        word = _ANSWER_ALLERGEN.match(text)
+        if word is None or word.group(1).lower() in _NOT_ANSWERS:
+            return []
+        data = {"field": "allergies", "value": word.group(1).lower()}
+        return [self._append(utt, "identity", label, data, at + word.start(1), at + word.end(1))]
 
     def _time_alone(self, utt: UtteranceText, sentence: Span, *, reach: int = 3) -> Fact | None:
         """ "Tourniquet going on, left leg. Time is 1604.": a time said on its own is the time
@@ -844,9 +885,33 @@ def _moves_what_was_said(sentence: Span, cue: _Cue) -> bool:
 _QUESTIONS = (
     ("name", re.compile(r"\bwhat(?:'s|\s+is)\s+your\s+(?:last\s+)?name\b", re.I)),
     ("last4", re.compile(r"\b(?:what(?:'s|\s+is|\s+are)\s+)?your\s+last\s+(?:4|four)\b", re.I)),
+    # "Pain, 0 to 10?", "How bad is the pain?", "What's your pain?", "Rate your pain for me."
+    (
+        "pain",
+        re.compile(
+            r"\bpain\W+(?:from\s+)?0\s+(?:to|-|through)\s+10\b|\bhow\s+bad\s+is\s+(?:the|your)\s+pain"
+            r"|\bwhat(?:'s|\s+is)\s+your\s+pain\b|\brate\s+your\s+pain\b",
+            re.I,
+        ),
+    ),
+    ("allergies", re.compile(r"\bany\s+allergies\b|\ballergic\s+to\s+anything\b", re.I)),
+    ("site", re.compile(r"\bwhere\s+(?:are\s+you|were\s+you|did\s+you\s+get)\s+hit\b", re.I)),
 )
+# Answers of the casualty: a pain score, an allergen or "none", where the wound is.
+_ANSWER_PAIN = re.compile(r"\W*(?:(?:it's|a|about|like|maybe)\s+)*(\d{1,2})\W*", re.I)
+_ANSWER_PAIN_AGAIN = re.compile(
+    r"\W*(?:no|nah|wait|actually|sorry)\b[\s,]+(?:(?:honestly|really|more\s+like|it's|make\s+it|a)"
+    r"[\s,]+)*(\d{1,2})\b",
+    re.I,
+)
+_ANSWER_NONE = re.compile(r"\W*(?:no|none|nope|nothing|negative|nah)\b.*", re.I)
+_ANSWER_ALLERGEN = re.compile(r"\W*([A-Za-z][a-z-]{3,})(?=\s*(?:[,.!]|$))")
 _ANSWER_NAME = re.compile(r"\W*(?:it's\s+|i'm\s+)?([A-Z][a-z][a-z'’-]+)\W*")
 _ANSWER_LAST4 = re.compile(r"\W*(?:it's\s+)?(\d{4})\W*", re.I)
+
+
+_NOT_ANSWERS = frozenset({"yeah", "yes", "okay", "alright", "sure", "dunno", "maybe", "what"})
+"""Words that open an answer without naming an allergen."""
 
 
 def _question(text: str) -> str | None:

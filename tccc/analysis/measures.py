@@ -17,7 +17,7 @@ _FILL = (
     r"|good|palpable|present|fast|rapid|slow|regular|bounding|uh|um|er|ah|back|came|come|went"
     r"|dropped|climbed|still"
     # "pulse ox reads 87", "sats showing 91", "heart rate sitting at 120", "hovering around 90"
-    r"|reads|reading|showing|shows|sitting|hovering|holding)|\s*,){0,6}"
+    r"|reads|reading|showing|shows|sitting|hovering|holding|wrist|neck)|\s*,){0,6}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
@@ -32,6 +32,8 @@ _PULSE_QUALITY = re.compile(
     rf"\b(?:(no|absent|weak|strong|thready|good|palpable)\s+)?{_LOC}\s+pulse(?:s)?\b(?:\s+(?:is|was)\s+(weak|strong|absent|thready))?",
     re.I,
 )
+# "18 breaths a minute", "about 90 beats per minute": the count said before its unit.
+_PER_MINUTE = re.compile(r"\b(\d{1,3})\s+(breaths?|beats?)\s+(?:a|per|each)\s+min(?:ute)?\b", re.I)
 _RESP = re.compile(
     r"\b(?:resp(?:iratory)?\s+rate|resps?|rr|respirations?|breathing(?:\s+rate)?|breaths"
     # How Whisper hears "resp rate" said quickly or with an accent: one word ("resprate",
@@ -182,6 +184,17 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
                 out.append(
                     _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())
                 )
+    for m in _PER_MINUTE.finditer(text):
+        sign = "resp_rate" if m.group(2).lower().startswith("breath") else "pulse"
+        value = int(m.group(1))
+        said = any(
+            f.data.get("sign") == sign and f.start <= sentence.start + m.start() < f.end
+            for f in out
+        )
+        if valid_vital(sign, value) and not said:
+            out.append(
+                _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())
+            )
     for m in _SPO2_HEARD.finditer(text):
         value = int(m.group(1))
         if 70 <= value <= 100:
