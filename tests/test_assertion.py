@@ -108,6 +108,9 @@ NEGATED = [
     "the [plasma] stayed at the aid station",
     "[ketamine] stayed behind in the truck",
     "the [pelvic binder] got left behind",
+    "I was out of [splints] by then",
+    "we were out of [chest seals]",
+    "I'm out of [CATs]",
 ]
 
 PLANNED = [

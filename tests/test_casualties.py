@@ -551,3 +551,46 @@ def test_a_hyphenated_name() -> None:
     )
     assert names(a) == {"1": "Ruiz-Carrillo"}
     assert who(a, "vital", sign="pulse", value=110) == ["1"]
+
+
+# --- facts said to belong to another casualty ----------------------------------------------------
+
+
+def test_vitals_said_to_be_another_casualtys_move_there() -> None:
+    a = session(
+        "First is Sergeant Ostrowski, burns to the left hand.",
+        "Second is Private Achebe, frag to the right thigh.",
+        "Pulse one-twenty and thready, BP ninety over fifty.",
+        "Wait, correction, that pulse and pressure are Ostrowski's.",
+        "Achebe is pulse ninety.",
+    )
+    assert who(a, "vital", sign="pulse", value=120)[-1] == "1"
+    assert who(a, "vital", sign="bp")[-1] == "1"
+    moved = [f for f in facts_of(a, "vital") if f.replaces is not None]
+    assert {f.data["sign"] for f in moved} == {"pulse", "bp"}
+    assert who(a, "vital", sign="pulse", value=90) == ["2"]
+
+
+def test_a_value_said_again_with_whose_it_is_moves() -> None:
+    a = session(
+        "Corporal Lindqvist, pulse ninety-two.",
+        "Private Mbatha, pulse eighty.",
+        "I swapped them: ninety-two is Mbatha's, eighty is Lindqvist's.",
+    )
+    moved = {(f.data["value"], f.casualty) for f in facts_of(a, "vital") if f.replaces}
+    assert moved == {(92, "2"), (80, "1")}
+
+
+def test_a_splint_said_to_be_on_another_casualty_moves_without_a_new_one() -> None:
+    a = session(
+        "Specialist Quist, broken left forearm, SAM splint.",
+        "Private Horvath, right ankle deformed.",
+        "Correction, the splint is on Horvath, not Quist.",
+    )
+    splints = facts_of(a, "treatment")
+    assert [(f.casualty, f.replaces) for f in splints] == [("1", None), ("2", splints[0].id)]
+
+
+def test_a_name_nobody_has_moves_nothing() -> None:
+    a = session("Corporal Ueda, pulse ninety.", "That pulse is Garrison's.")
+    assert [f.casualty for f in facts_of(a, "vital")] == ["1"]

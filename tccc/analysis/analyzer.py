@@ -177,13 +177,18 @@ class SessionAnalyzer:
             if site is not None and site[2] - sentence.start <= 2:
                 wound = Found("injury", {"site": site[0], "kind": "wound"}, site[2], site[3])
                 found = sorted([*found, wound], key=lambda f: f.start)
+        moved, restated = self._moved(utt, sentence)
+        if restated:
+            # "the splint is on Sadowski's left wrist, not Brightwater": the words that move a
+            # fact state no new one.
+            found = [f for f in found if not any(a <= f.start < b + 24 for a, b in restated)]
         answered = self._answer(utt, sentence, found)
         self._asked = _question(sentence.text)
         if answered and answered[-1].data.get("sign") == "pain":
             # "Pain, 0 to 10? Six. No, honestly, it's a seven.": the answer may be taken back.
             self._asked = "pain again"
         if answered:
-            return answered
+            return moved + answered
         cues = self._cues(sentence, found)
         announced = count_announced(sentence.text)
         self.people.announced = max(self.people.announced, announced)
@@ -199,13 +204,13 @@ class SessionAnalyzer:
         if not found and not cues:
             timed = self._time_alone(utt, sentence)
             if timed is not None:
-                return [timed]
+                return [*moved, timed]
             # "CAT tourniquet on the left thigh | at 1412, bleeding stopped": a pause mid-sentence
             # ends the utterance before its time, which opens the next one. Only the care just
             # stated takes it, and only when nothing else in the sentence could own the time.
             lead = clauses(sentence)[0]
             if lead.end < sentence.end and (timed := self._time_alone(utt, lead, reach=1)):
-                return [timed]
+                return [*moved, timed]
         # "The one with the leg wound" refers to a casualty; it states no wound.
         described = [(m.start(), m.end()) for m in _ONE_WITH.finditer(sentence.text)]
         if described:
@@ -300,7 +305,7 @@ class SessionAnalyzer:
             ]
         elif cues and any(i.mention for i in cues):
             self.people.listed = []
-        return out
+        return moved + out
 
     def _cues(self, sentence: Span, found: list[Found]) -> list[_Cue]:
         at = sentence.start
@@ -502,6 +507,53 @@ class SessionAnalyzer:
             data = {"label": label, "alias": alias}
             out.append(self._append(utt, "casualty", label, data, mention.start, mention.end))
         return out
+
+    def _moved(
+        self, utt: UtteranceText, sentence: Span
+    ) -> tuple[list[Fact], list[tuple[int, int]]]:
+        """ "That pulse and pressure are Eskridge's", "the splint is on Sadowski, not
+        Brightwater", "96 is Brightwater's": facts already stated for one casualty belong to
+        another named one; each moves there (a correction of the one it moves). Also returns
+        the spans of the words that said so."""
+        out: list[Fact] = []
+        spans: list[tuple[int, int]] = []
+        for m in _MOVED.finditer(sentence.text):
+            target = self.people.with_name(m.group("name") or m.group("name2"))
+            if target is None:
+                continue
+            wanted: list[tuple[str, str | None, int | None]]
+            if m.group("value"):
+                wanted = [("vital", None, int(m.group("value")))]
+            else:
+                words = re.findall(_MOVABLE, m.group("what"), re.I)
+                said = [re.sub(r"\s+", " ", w.lower()) for w in words]
+                wanted = [_MOVABLE_FACT[w] for w in said if w in _MOVABLE_FACT]
+            at = sentence.start
+            for kind, key, value in wanted:
+                fact = next(
+                    (
+                        f
+                        for f in reversed(self._active())
+                        if f.kind == kind
+                        and f.casualty != target.label
+                        and (key is None or key in (f.data.get("sign"), f.data.get("value")))
+                        and (value is None or f.data.get("value") == value)
+                    ),
+                    None,
+                )
+                if fact is not None:
+                    spans.append((sentence.start + m.start(), sentence.start + m.end()))
+                    moved = self._append(
+                        utt,
+                        kind,
+                        target.label,
+                        dict(fact.data),
+                        at + m.start(),
+                        at + m.end(),
+                        fact.id,
+                    )
+                    out.append(moved)
+        return out, spans
 
     def _reattributed(
         self, utt: UtteranceText, before: str, labels: list[str], out: list[Fact]
@@ -881,6 +933,36 @@ def _moves_what_was_said(sentence: Span, cue: _Cue) -> bool:
         not rest.strip(" .,;:!?") or rest.lstrip().startswith((",", ";"))
     )
 
+
+# What can be said to belong to another casualty, and the fact it is: (kind, sign or value).
+_MOVABLE_FACT: dict[str, tuple[str, str | None, int | None]] = {
+    "pulse": ("vital", "pulse", None),
+    "heart rate": ("vital", "pulse", None),
+    "pressure": ("vital", "bp", None),
+    "bp": ("vital", "bp", None),
+    "blood pressure": ("vital", "bp", None),
+    "sats": ("vital", "spo2", None),
+    "sat": ("vital", "spo2", None),
+    "resps": ("vital", "resp_rate", None),
+    "resp rate": ("vital", "resp_rate", None),
+    "pain": ("vital", "pain", None),
+    "splint": ("treatment", "Splint", None),
+    "tourniquet": ("tourniquet", None, None),
+    "cat": ("tourniquet", None, None),
+    "chest seal": ("breathing", "Chest-Seal", None),
+}
+_MOVABLE = (
+    r"heart\s+rate|blood\s+pressure|resp\s+rate|chest\s+seal|pulse|pressure|bp|sats?|resps|pain"
+    r"|splint|tourniquet|cat"
+)
+_MOVED = re.compile(
+    r"\b(?i:that|the|those|this)\s+(?i:last\s+)?"
+    rf"(?P<what>(?i:(?:{_MOVABLE})(?:\s*(?:,|and)\s+(?:the\s+)?(?:{_MOVABLE}))*))"
+    r"\s+(?i:is|are|was|were|belongs?\s+to|goes?\s+to|went\s+on|goes\s+on)\s+"
+    r"(?i:on\s+|to\s+|for\s+)?(?P<name>[A-Z][a-z][\w-]*?)(?:['’]s)?\b"
+    # "96 is Brightwater's": a value said again with whose it is
+    r"|(?<![\w/.])(?P<value>\d{2,3})\s+(?i:is|was)\s+(?P<name2>[A-Z][a-z][\w-]*?)['’]s\b"
+)
 
 _QUESTIONS = (
     ("name", re.compile(r"\bwhat(?:'s|\s+is)\s+your\s+(?:last\s+)?name\b", re.I)),
