@@ -732,3 +732,39 @@ def test_rates_said_per_minute_or_at_the_wrist(said: str, sign: str, value: int)
 def test_a_pill_to_swallow_is_by_mouth_and_good_thats_a_time() -> None:
     (cas,) = export("Take this, Tylenol, a thousand milligrams, swallow it.", "Good, that's 1415.")
     assert [(m["route"], m["time"]) for m in cas["medications"]] == [("PO", "1415")]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Released the CAT at 1440.",
+        "The tourniquet came off completely at 1440.",
+        "Let the CAT down slowly at 1440.",
+    ],
+)
+def test_a_tourniquet_released_keeps_its_time_on_and_is_marked_off(said: str) -> None:
+    a = session("CAT on the left arm at 1308.", said)
+    (tq,) = facts_of(a, "tourniquet")
+    assert tq.data["time"] == "1308"
+    (change,) = facts_of(a, "tourniquet_change")
+    assert change.data == {"action": "removed", "time": "1440"}
+
+
+def test_two_tourniquets_said_with_one_time_each() -> None:
+    (cas,) = export("Two CATs on the right leg, one at 0912 and one at 0918.")
+    assert sorted(t["time"] for t in cas["tourniquets"]) == ["0912", "0918"]
+
+
+def test_a_time_heading_vitals_is_no_time_of_earlier_care() -> None:
+    (cas,) = export("CAT on the right arm.", "At 0600: pulse 120, BP 100/60.")
+    assert [t["time"] for t in cas["tourniquets"]] == [None]
+
+
+def test_pain_asked_alone_and_answered_through_the_casualty() -> None:
+    vitals = facts_of(session("Pain?", "She says seven."), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [("pain", 7)]
+
+
+def test_a_pulse_by_its_site_and_an_approximation() -> None:
+    vitals = facts_of(session("Carotid around one-forty, weak."), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals][:1] == [("pulse", 140)]

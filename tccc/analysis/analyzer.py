@@ -419,8 +419,8 @@ class SessionAnalyzer:
         of the care just stated without one (a tourniquet, a drug, a fluid, a seal), among the
         last `reach` facts."""
         m = _TIME_ALONE.fullmatch(sentence.text)
-        if m is None:
-            return None
+        if m is None or utt.text.text[sentence.end : sentence.end + 1] == ":":
+            return None  # "At 0600: pulse 140, BP 78/40": the time of what follows
         for target in reversed(self._active()[-reach:]):
             if target.kind in _TIMED and target.data.get("time") is None:
                 data = dict(target.data, time=m.group(1))
@@ -977,10 +977,14 @@ _QUESTIONS = (
         ),
     ),
     ("allergies", re.compile(r"\bany\s+allergies\b|\ballergic\s+to\s+anything\b", re.I)),
+    # "Pain?" asked alone ("Pain? He says nine.")
+    ("pain", re.compile(r"^\W*pain\W*$", re.I)),
     ("site", re.compile(r"\bwhere\s+(?:are\s+you|were\s+you|did\s+you\s+get)\s+hit\b", re.I)),
 )
 # Answers of the casualty: a pain score, an allergen or "none", where the wound is.
-_ANSWER_PAIN = re.compile(r"\W*(?:(?:it's|a|about|like|maybe)\s+)*(\d{1,2})\W*", re.I)
+_ANSWER_PAIN = re.compile(
+    r"\W*(?:(?:he|she)\s+says\s+)?(?:(?:it's|a|about|like|maybe)\s+)*(\d{1,2})\W*", re.I
+)
 _ANSWER_PAIN_AGAIN = re.compile(
     r"\W*(?:no|nah|wait|actually|sorry)\b[\s,]+(?:(?:honestly|really|more\s+like|it's|make\s+it|a)"
     r"[\s,]+)*(\d{1,2})\b",

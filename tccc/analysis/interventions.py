@@ -163,7 +163,7 @@ def tourniquets(sentence: Span, lex: Lexicon) -> list[Found]:
             used = clock[:n]
             in_later = False
             if not used and j + 1 == len(anchors):
-                used, in_later = _later_time(cls[i + 1 : i + 3], lex), True
+                used, in_later = _later_time(cls[i + 1 : i + 3], lex)[:n], True
             # The evidence: the device with its site and the times said in its clause.
             start = min([a_start] + ([site[2]] if site else []))
             end = max([a_end] + ([site[3]] if site else []) + [t.end for t in used if not in_later])
@@ -218,7 +218,7 @@ def _later_time(later: list[Span], lex: Lexicon) -> list[ClockTime]:
             return []
         said = times(clause)
         if said:
-            return said[:1]
+            return said  # "two CATs on the left leg, one at 0534 and one at 0540": one each
     return []
 
 

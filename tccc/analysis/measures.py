@@ -22,7 +22,8 @@ _FILL = (
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
     # "pulse 110", "heart rate's 120", "radial's about 110", "tachy at 130", "tachycardic, 140"
-    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral|brachial)(?=['’]s|\s+\d)|tachy"
+    rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral|brachial)"
+    r"(?=['’]s|\s+\d|\s+(?:about|around|is|at|of|roughly|maybe)\s+\d)|tachy"
     r"|tachycardic|brady|bradycardic)(?:['’]s)?\b:?,?"
     rf"{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
     rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
