@@ -768,3 +768,45 @@ def test_pain_asked_alone_and_answered_through_the_casualty() -> None:
 def test_a_pulse_by_its_site_and_an_approximation() -> None:
     vitals = facts_of(session("Carotid around one-forty, weak."), "vital")
     assert [(f.data["sign"], f.data["value"]) for f in vitals][:1] == [("pulse", 140)]
+
+
+def test_a_jump_that_ends_badly_is_a_fall_with_its_time() -> None:
+    (cas,) = export(
+        "He jumped off the HESCO and landed wrong on his right knee.", "He landed at 2214."
+    )
+    assert cas["mechanism"] == ["Fall"] and cas["time_of_injury"] == "2214"
+
+
+def test_the_bird_landing_is_no_time_of_injury() -> None:
+    (cas,) = export("GSW to the left arm.", "The bird landed at 2214.")
+    assert cas["time_of_injury"] is None
+
+
+def test_a_time_of_wounding_for_both() -> None:
+    a = session(
+        "Roster KT1184, gunshot to the left leg.",
+        "Roster PA3005, gunshot to the right chest.",
+        "KT1184 priority, PA3005 urgent. Time of wounding for both, 1421.",
+    )
+    doc = export_all(a)
+    assert [(c["battle_roster"], c["evac_category"], c["time_of_injury"]) for c in doc] == [
+        ("KT1184", "Priority", "1421"),
+        ("PA3005", "Urgent", "1421"),
+    ]
+
+
+def test_allergic_to_nothing_is_nkda() -> None:
+    (cas,) = export("Frag to the left calf.", "Allergic to nothing.")
+    assert cas["allergies"] == "NKDA"
+
+
+@pytest.mark.parametrize(
+    ("said", "sign", "value"),
+    [
+        ("Radial strong at eighty-six.", "pulse", 86),
+        ("Headache four out of ten.", "pain", 4),
+    ],
+)
+def test_a_pulse_with_its_feel_and_a_headache_score(said: str, sign: str, value: int) -> None:
+    vitals = facts_of(session(said), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, value)]

@@ -70,7 +70,7 @@ _BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z
 # Several casualties at once: "both are wrapped", "all three got a pill pack", "everyone".
 # "Both lower legs" is a site, not two casualties.
 _ALL = re.compile(
-    r"\b(?:both(?=\s+(?:of\s+them|of\s+mine|of\s+ours|of\s+these|casualties|patients|men|guys|soldiers|are|were|got|get|have"
+    r"\b(?:(?<=for\s)both(?=\s*[,.;:]|\s*$)|both(?=\s+(?:of\s+them|of\s+mine|of\s+ours|of\s+these|casualties|patients|men|guys|soldiers|are|were|got|get|have"
     r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|six|[2-9]"
     r"|of\s+them|casualties|patients)|each\s+of\s+them|every\s+one\s+of\s+them|every(?:one|body))\b",
     re.I,
@@ -443,7 +443,9 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
         counted = _MANY.match(text, m.start())
         if counted and counted.group(1):
             continue
-        out.append(Mention(at + m.start(), at + m.end(), "all", ""))
+        # "Time of wounding for both, 1421": what was said before "for both" is theirs.
+        receiver = _receiver(text, m.start())
+        out.append(Mention(at + m.start(), at + m.end(), "all", "", receiver=receiver))
     out.sort(key=lambda x: (x.start, -(x.end - x.start)))
     kept: list[Mention] = []
     for x in out:

@@ -221,7 +221,7 @@ _NOT_ALLERGEN = frozenset(
 )
 _NO_ALLERGY = re.compile(
     r"\ballerg(?:ies|y)\s*[:,-]?\s*(?:none|nil|negative|nkda)\b"
-    r"|\bnot\s+allergic\s+to\s+(?:anything|any\s+\w+)"
+    r"|\bnot\s+allergic\s+to\s+(?:anything|any\s+\w+)|\ballergic\s+to\s+nothing\b"
     # "He doesn't know of any allergies", "not aware of any allergies", "no allergies that he
     # knows of".
     r"|\b(?:doesn't|does\s+not|don't|didn't)\s+know\s+(?:of\s+)?any\s+(?:drug\s+|med(?:ication)?\s+)?"
@@ -376,7 +376,7 @@ _EVAC_CONTEXT = re.compile(
 # Words that may stand around an evacuation category said on its own: "casualty 2 routine",
 # "he is urgent surgical", "this one gets priority".
 _EVAC_FILLER = re.compile(
-    r"\b(?:casualty|patient|cas)\s+(?:\d+|[A-Z]{2}\d{4})\b"
+    r"\b(?:casualty|patient|cas)\s+(?:\d+|[A-Z]{2}\d{4})\b|\b[A-Z]{2}\d{4}\b"
     # "one's urgent, two's priority": numbered casualties (a count says "two urgent").
     r"|\b(?:one|two|three|four|five|six|[1-6])['’]s\b"
     r"|\b(?:he|she|this|that|one|patient|casualty|gets|get|is|a|an|as|and|also|now|evac|for"
@@ -454,8 +454,9 @@ _INJURY_TIME = re.compile(
     r"\b(?:time\s+of\s+(?:the\s+)?(?:injury|wounding)|toi|injured|injury|wounded|hit|it\s+happened"
     r"|this\s+happened|happened|occurred|went\s+down|went\s+off|detonated|exploded|blast"
     r"|explosion|contact|ambushed|ambush|struck|took\s+(?:a|the)\s+round|got\s+shot|was\s+shot"
-    r"|fell)\b(?=(?:\s+(?:was|is|at|about|around|approximately|approx|roughly|right|just|of"
-    r"|time|hours))*\s+(?:[01]\d|2[0-3])[0-5]\d\b)",
+    r"|fell|(?:he|she)\s+landed)\b(?=(?:\s*,|\s+(?:was|is|at|about|around|approximately|approx"
+    # "Time of wounding for both, 1421"
+    r"|roughly|right|just|of|time|hours|for|both|all|everyone))*\s+(?:[01]\d|2[0-3])[0-5]\d\b)",
     re.I,
 )
 
@@ -558,8 +559,8 @@ def mechanism(sentence: Span, lex: Lexicon) -> list[Found]:
         t = clock_after(times(Span(sentence.text[m.end() :], sentence.start + m.end())), 0)
         if t is None:
             after = re.match(
-                r"(?:\s+(?:was|is|at|about|around|approximately|approx|roughly|right|just|of"
-                r"|time))*\s+((?:[01]\d|2[0-3])[0-5]\d)\b",
+                r"(?:\s*,|\s+(?:was|is|at|about|around|approximately|approx|roughly|right|just|of"
+                r"|time|for|both|all|everyone))*\s+((?:[01]\d|2[0-3])[0-5]\d)\b",
                 sentence.text[m.end() :],
             )
             if after:

@@ -23,7 +23,8 @@ _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
     # "pulse 110", "heart rate's 120", "radial's about 110", "tachy at 130", "tachycardic, 140"
     rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral|brachial)"
-    r"(?=['’]s|\s+\d|\s+(?:about|around|is|at|of|roughly|maybe)\s+\d)|tachy"
+    r"(?=['’]s|\s+\d|\s+(?:(?:strong|weak|thready|good|bounding)\s+)?(?:about|around|is|at|of"
+    r"|roughly|maybe)\s+\d)|tachy"
     r"|tachycardic|brady|bradycardic)(?:['’]s)?\b:?,?"
     rf"{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
     rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
@@ -76,7 +77,9 @@ _PAIN = re.compile(
     # Whisper's "paint 8 out of 10": only with the scale said.
     r"|\bpaint\s+(\d{1,2})\s+out\s+of\s+10\b"
     # "an 8 out of 10 for pain", "8 out of 10 pain"
-    r"|\b(\d{1,2})\s*(?:out\s+of|/)\s*10\s+(?:for\s+)?pain\b",
+    r"|\b(\d{1,2})\s*(?:out\s+of|/)\s*10\s+(?:for\s+)?pain\b"
+    # "headache four out of ten": pain with the scale said
+    r"|\b(?:headache|head\s+pain)\s+(?:is\s+)?(?:a\s+)?(\d{1,2})\s*(?:out\s+of|/)\s*10\b",
     re.I,
 )
 _GCS = re.compile(r"\bgcs\b:?(?:\s+(?:is|was|of))*\s+(\d{1,2})\b", re.I)
