@@ -365,6 +365,12 @@ UNCERTAIN = [
     "card says [TXA] was given",
     "his card says [NKDA]",
     "her card says [CAT] left arm",
+    # a reading the medic does not believe
+    "[sats] 82 on the finger, I don't trust it",
+    "[sats] 80, don't trust that with cold hands",
+    "[BP] 70 over 40 on the auto cuff, not reliable",
+    "[sats] 75, unreliable",
+    "[pulse ox] 70, bad reading",
 ]
 
 PROBABLE = [
@@ -391,6 +397,8 @@ STATUS_TABLES = [
 
 # A pseudo-trigger sets no status, although the trigger word inside it would.
 PSEUDO = [
+    "he [fell] maybe 6 meters onto rocks",
+    "[GSW] to the thigh possibly 2 hours ago",
     "no change in [sats]",
     "no improvement in [sats] after the needle",
     "no response to the [naloxone]",

@@ -810,3 +810,47 @@ def test_allergic_to_nothing_is_nkda() -> None:
 def test_a_pulse_with_its_feel_and_a_headache_score(said: str, sign: str, value: int) -> None:
     vitals = facts_of(session(said), "vital")
     assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, value)]
+
+
+@pytest.mark.parametrize(
+    ("said", "mechanism"),
+    [
+        ("Rockfall knocked him off the ledge.", "Blunt"),
+        ("The MRAP slid off the canal road.", "MVC"),
+        ("He was struck by a truck at the gate.", "MVC"),
+        ("He fell maybe six meters onto the rocks.", "Fall"),
+    ],
+)
+def test_falls_crashes_and_rockfalls_said_in_other_words(said: str, mechanism: str) -> None:
+    (cas,) = export(said, "Specialist Barros, left forearm bruised.")
+    assert mechanism in cas["mechanism"]
+
+
+def test_a_dislocation_is_an_injury() -> None:
+    (cas,) = export("His left shoulder is dislocated.")
+    assert [(i["site"], i["kind"]) for i in cas["injuries"]] == [("left shoulder", "dislocation")]
+
+
+def test_two_rounds_with_sites_said_before_the_wound() -> None:
+    (cas,) = export("Two rounds: left hip and left lower abdomen, entry wounds only.")
+    assert {i["site"] for i in cas["injuries"]} == {"left hip", "left lower abdomen"}
+
+
+def test_a_sentence_opening_on_a_site_with_its_verb_is_no_site_list() -> None:
+    (cas,) = export("Left foot is mangled, front half of the foot is gone.")
+    assert [i["site"] for i in cas["injuries"]] == ["left foot"]
+
+
+@pytest.mark.parametrize(
+    ("said", "sign", "value"),
+    [
+        ("The probe on his earlobe reads ninety-three.", "spo2", 93),
+        ("His radial came back at about one-ten.", "pulse", 110),
+        ("He only answers when I shout at him.", "avpu", "V"),
+    ],
+)
+def test_readings_off_a_probe_a_returning_pulse_and_a_shout(
+    said: str, sign: str, value: object
+) -> None:
+    vitals = facts_of(session(said), "vital")
+    assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, value)]

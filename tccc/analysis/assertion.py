@@ -326,6 +326,13 @@ def build_assertion_rules(data: Mapping[str, Any]) -> AssertionRules:
             patterns.append((compiled, _Entry("trigger", source, rule)))
             sources.append(("trigger", source))
     add("pseudo", data.get("pseudo", {}).get("phrases", []), _Entry("pseudo", ""))
+    for source in data.get("pseudo", {}).get("patterns", []):
+        try:
+            compiled = re.compile(source.format(**words), re.IGNORECASE)
+        except (KeyError, re.error) as exc:
+            raise ConfigError(f"assertion rules: bad pattern {source!r}: {exc}") from exc
+        patterns.append((compiled, _Entry("pseudo", source)))
+        sources.append(("pseudo", source))
     for raw in data.get("terminator", []):
         ends = frozenset(_status(c) for c in raw["ends"]) if "ends" in raw else None
         add("terminator", raw.get("phrases", []), _Entry("terminator", "", None, ends))

@@ -17,14 +17,17 @@ _FILL = (
     r"|good|palpable|present|fast|rapid|slow|regular|bounding|uh|um|er|ah|back|came|come|went"
     r"|dropped|climbed|still"
     # "pulse ox reads 87", "sats showing 91", "heart rate sitting at 120", "hovering around 90"
-    r"|reads|reading|showing|shows|sitting|hovering|holding|wrist|neck)|\s*,){0,6}"
+    r"|reads|reading|showing|shows|sitting|hovering|holding|wrist|neck"
+    # "the probe on his earlobe reads 93"
+    r"|on|his|her|earlobe|ear|finger|forehead)|\s*,){0,6}"
 )
 _LOC = r"(radial|carotid|femoral|pedal|brachial)"
 _PULSE = re.compile(
     # "pulse 110", "heart rate's 120", "radial's about 110", "tachy at 130", "tachycardic, 140"
     rf"\b(?:{_LOC}\s+)?(?:pulse(?:\s+rate)?|heart\s+rate|hr|(?:radial|carotid|femoral|brachial)"
-    r"(?=['’]s|\s+\d|\s+(?:(?:strong|weak|thready|good|bounding)\s+)?(?:about|around|is|at|of"
-    r"|roughly|maybe)\s+\d)|tachy"
+    # "radial 110", "radial strong at 86", "his radial came back at about 110"
+    r"(?=['’]s|(?:\s+(?:strong|weak|thready|good|bounding|came|back|is|at|of|about|around"
+    r"|roughly|maybe|now))*\s+\d)|tachy"
     r"|tachycardic|brady|bradycardic)(?:['’]s)?\b:?,?"
     rf"{_FILL}\s+(\d{{2,3}})(?!\s*(?:/|%|mg|g|mcg|ml|minutes|min))"
     rf"(?:\s+{_LOC})?(?:\s+and\s+(strong|weak|thready))?",
@@ -46,7 +49,8 @@ _RESP = re.compile(
     re.I,
 )
 _SPO2 = re.compile(
-    r"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox)(?:['’]s)?\b:?"
+    r"\b(?:sats?|spo2|o2\s+sats?|oxygen\s+saturation|saturation|pulse\s+ox|pulse\s+oximeter"
+    r"|oximeter|(?:finger\s+|ear\s+|earlobe\s+)?probe)(?:['’]s)?\b:?"
     rf"{_FILL}\s+(\d{{2,3}})\s*%?",
     re.I,
 )
@@ -103,7 +107,10 @@ _AVPU_WORDS = (
         re.compile(
             r"\b(?:responds?|responding|responsive|response|reacts?|reacted|reacting|opens\s+"
             r"(?:his|her)\s+eyes)\s+(?:only\s+)?to\s+(?:voice|verbal|his\s+name|her\s+name"
-            r"|(?:my\s+)?voice|verbal\s+stimul\w+|shouting|yelling)\b",
+            r"|(?:my\s+)?voice|verbal\s+stimul\w+|shouting|yelling)\b"
+            # "only answers when I shout at him"
+            r"|\b(?:answers|responds|reacts|opens\s+(?:his|her)\s+eyes)\s+(?:only\s+)?when\s+"
+            r"(?:I|you|we)\s+(?:shout|yell|call|talk)",
             re.I,
         ),
     ),

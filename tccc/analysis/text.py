@@ -99,10 +99,13 @@ def _clauses(sentence: Span) -> tuple[Span, ...]:
     # Every extractor asks for the clauses of the same sentence: they are cut once.
     out: list[Span] = []
     lone_before = False
-    for piece in comma_pieces(sentence):
+    for i, piece in enumerate(comma_pieces(sentence)):
         lone = _LONE_WORD.fullmatch(piece.text) is not None
         site = _SITE_ONLY.fullmatch(piece.text) is not None
-        if out and (lone_before or lone or site or _SIDE_END.search(out[-1].text)):
+        # A sentence opening on sites alone says what comes next of them: "right hip and right
+        # lower abdomen, entry wounds only".
+        opening_site = i == 1 and len(out) == 1 and _SITES_OPENING.fullmatch(out[0].text)
+        if out and (lone_before or lone or site or opening_site or _SIDE_END.search(out[-1].text)):
             prev = out.pop()
             piece = Span(
                 sentence.text[prev.start - sentence.start : piece.end - sentence.start], prev.start
@@ -122,6 +125,11 @@ _SITE_ONLY = re.compile(
     r"(?:(?:the|his|her)\s+)?)?(?:left|right|both|bilateral)\s+(?:[a-z'-]+\s+){0,2}[a-z'-]+\s*",
     re.I,
 )
+_SITE_WORD = r"(?!(?:is|are|was|were|has|had|got|looks)\b)[a-z'-]+"
+_ONE_SITE = (
+    rf"(?:(?:the|his|her)\s+)?(?:left|right|both|bilateral)\s+(?:{_SITE_WORD}\s+)?{_SITE_WORD}"
+)
+_SITES_OPENING = re.compile(rf"\s*{_ONE_SITE}(?:\s+(?:and|&)\s+{_ONE_SITE})*\s*", re.I)
 _LONE_WORD = re.compile(r"\s*[a-z][a-z'-]*[.!?]?\s*", re.IGNORECASE)
 _SIDE_END = re.compile(r"\b(?:left|right)\s*$", re.IGNORECASE)  # "to the left, thigh"
 
