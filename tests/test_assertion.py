@@ -334,6 +334,11 @@ HISTORICAL = [
     "[frag wound] on his back from his last deployment",
     "[burn scars] from a previous deployment",
     "[broken arm] as a kid",
+    "only history is a [broken wrist] as a teen",
+    "history is [appendectomy] scar",
+    "past history: [ACL repair]",
+    "surgical history, [splenectomy]",
+    "a [broken left ankle] in 2019",
 ]
 
 UNCERTAIN = [
