@@ -854,3 +854,9 @@ def test_readings_off_a_probe_a_returning_pulse_and_a_shout(
 ) -> None:
     vitals = facts_of(session(said), "vital")
     assert [(f.data["sign"], f.data["value"]) for f in vitals] == [(sign, value)]
+
+
+def test_a_site_list_with_a_positioned_site_after_and() -> None:
+    (cas,) = export("Burns to both forearms, both hands and the front of the chest.")
+    sites = {i["site"] for i in cas["injuries"]}
+    assert {"both forearms", "both hands"} <= sites and any("chest" in s for s in sites)

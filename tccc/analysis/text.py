@@ -101,7 +101,7 @@ def _clauses(sentence: Span) -> tuple[Span, ...]:
     lone_before = False
     for i, piece in enumerate(comma_pieces(sentence)):
         lone = _LONE_WORD.fullmatch(piece.text) is not None
-        site = _SITE_ONLY.fullmatch(piece.text) is not None
+        site = bool(_SITE_ONLY.fullmatch(piece.text) or _SITE_LIST.fullmatch(piece.text))
         # A sentence opening on sites alone says what comes next of them: "right hip and right
         # lower abdomen, entry wounds only".
         opening_site = i == 1 and len(out) == 1 and _SITES_OPENING.fullmatch(out[0].text)
@@ -130,6 +130,15 @@ _ONE_SITE = (
     rf"(?:(?:the|his|her)\s+)?(?:left|right|both|bilateral)\s+(?:{_SITE_WORD}\s+)?{_SITE_WORD}"
 )
 _SITES_OPENING = re.compile(rf"\s*{_ONE_SITE}(?:\s+(?:and|&)\s+{_ONE_SITE})*\s*", re.I)
+_POSITIONED = (
+    rf"(?:the|his|her)\s+(?:front|back|side|top|outside|inside)\s+of\s+(?:(?:the|his|her)\s+)?"
+    rf"(?:(?:left|right)\s+)?{_SITE_WORD}"
+)
+# Sites listed on their own: "both hands and the front of the chest".
+_SITE_LIST = re.compile(
+    rf"\s*(?:and\s+)?{_ONE_SITE}(?:\s*(?:,|and|&)\s+(?:and\s+)?(?:{_ONE_SITE}|{_POSITIONED}))+\s*",
+    re.I,
+)
 _LONE_WORD = re.compile(r"\s*[a-z][a-z'-]*[.!?]?\s*", re.IGNORECASE)
 _SIDE_END = re.compile(r"\b(?:left|right)\s*$", re.IGNORECASE)  # "to the left, thigh"
 
