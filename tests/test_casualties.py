@@ -594,3 +594,45 @@ def test_a_splint_said_to_be_on_another_casualty_moves_without_a_new_one() -> No
 def test_a_name_nobody_has_moves_nothing() -> None:
     a = session("Corporal Ueda, pulse ninety.", "That pulse is Garrison's.")
     assert [f.casualty for f in facts_of(a, "vital")] == ["1"]
+
+
+# --- casualties known by their role or by where they lie -----------------------------------------
+
+
+def test_roles_said_as_subjects_introduce_casualties() -> None:
+    a = session(
+        "The truck rolled, two hurt.",
+        "Gunner first, left forearm is deformed, pulse ninety-six.",
+        "Driver's got a cut across the scalp, pulse eighty-two.",
+        "Gunner's pain is a seven.",
+    )
+    assert who(a, "vital", sign="pulse", value=96) == who(a, "vital", sign="pain", value=7)
+    assert who(a, "vital", sign="pulse", value=82) != who(a, "vital", sign="pulse", value=96)
+    assert len(a.people.known) == 2
+
+
+def test_a_role_that_gave_care_introduces_nobody() -> None:
+    a = session(
+        "Private Brooks, frag to the right thigh; the gate guard had already put a CAT on her "
+        "right leg at 0914.",
+    )
+    assert set(a.people.known) == {"1"} and who(a, "tourniquet") == ["1"]
+
+
+def test_casualties_told_apart_by_where_they_lie() -> None:
+    a = session(
+        "Three down. The guy by the wall, the one on the steps, and the one in the doorway.",
+        "Guy by the wall, GSW left shoulder.",
+        "Steps guy is shot through the right calf.",
+        "Doorway, pulse one-twenty-six.",
+        "Wall guy, pulse one-eighteen.",
+    )
+    assert len(a.people.known) == 3
+    wall = who(a, "vital", sign="pulse", value=118)
+    assert wall == [f.casualty for f in facts_of(a, "injury") if "shoulder" in str(f.data)]
+    assert who(a, "vital", sign="pulse", value=126) not in ([], wall)
+
+
+def test_a_wound_on_the_right_is_no_place() -> None:
+    a = session("Frag wound to the left calf.", "Another small one on the right hand.")
+    assert set(a.people.known) == {"1"}

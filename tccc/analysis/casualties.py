@@ -422,7 +422,46 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
         if not re.search(r"(?:\bthe\s+|^\s*|[,;:]\s*)$", before, re.I):
             continue  # "an interpreter's bag": only "the X" or X opening a clause refers
         receiver = _receiver(text, _article_start(before))
-        out.append(Mention(at + m.start(), at + m.end(), "alias", role, receiver=receiver))
+        # "Driver's got a cut across his head", "Gunner, left arm deformed": a role opening a
+        # clause as what is said of introduces that casualty (not "the driver put a CAT on").
+        after = text[m.end() :].lstrip(" ,:")
+        subject = bool(
+            re.search(r"(?:^\s*|[;:]\s*|\.\s*)(?:the\s+|our\s+|my\s+)?$", before, re.I)
+            and _ROLE_SUBJECT.match(text, m.end())
+            # "The gunner, Specialist Ferreira, ...": the name that follows introduces them
+            and not (after[:1].isupper() or lex.ranks.match(after))
+        )
+        out.append(
+            Mention(
+                at + m.start(), at + m.end(), "alias", role, introduces=subject, receiver=receiver
+            )
+        )
+    for m in _PLACE_INTRO.finditer(text):
+        # "the guy by the wall, the one on the steps": casualties told apart by where they lie
+        # ("another small one on the right hand" is a wound; "the one on the left" a side)
+        word = m.group(1).lower()
+        if word in _NOT_PLACES or lex.region_pattern.fullmatch(word):
+            continue
+        place = "place " + word
+        introduces = people.with_name(place) is None
+        receiver = _receiver(text, m.start())
+        out.append(
+            Mention(
+                at + m.start(),
+                at + m.end(),
+                "alias",
+                place,
+                introduces=introduces,
+                receiver=receiver,
+            )
+        )
+    places = [a[6:] for c in people.known.values() for a in c.aliases if a.startswith("place ")]
+    if places:
+        said = "|".join(re.escape(p) for p in places)
+        for m in _place_reference(said).finditer(text):
+            place = "place " + (m.group(1) or m.group(2) or m.group(3)).lower()
+            receiver = _receiver(text, m.start())
+            out.append(Mention(at + m.start(), at + m.end(), "alias", place, receiver=receiver))
     for m in _WORD.finditer(text):
         word = m.group(1)
         if people.with_name(word) is None or any(x.start <= at + m.start() < x.end for x in out):
@@ -480,6 +519,59 @@ def _roster_letters(letters: str) -> re.Pattern[str] | None:
         return None
     first, second = ("|".join(words[c]) for c in letters)
     return re.compile(rf"\b(?:{first})\s+(?:{second})\b(?!\s*,?\s*\d)", re.I)
+
+
+# What is said of a hurt casualty right after the role ("Driver's got a cut", "the gunner is
+# hit", "Gunner, left arm deformed"); not care the role gave ("the gate guard had put a CAT").
+_ROLE_SUBJECT = re.compile(
+    r"(?:['’]s\s+(?:got|been|hit|shot|down|bleeding)\b|\s+(?:got|took|first)\b"
+    r"|\s+(?:has|had)\s+(?:a|an|got|some|two|multiple|burns|frag)\b"
+    r"|\s+(?:is|was)\s+(?:hit|down|shot|hurt|injured|wounded|bleeding|unresponsive|unconscious"
+    r"|alert|pale|pinned|burned|trapped|screaming|awake|confused)\b|\s*[,:])",
+    re.I,
+)
+_PERSON = r"(?:guy|one|man|woman|kid|soldier|marine)"
+_PLACE_INTRO = re.compile(
+    r"\b(?:the\s+(?:guy|one|man|woman|kid|soldier|marine)|(?:guy|man|woman|kid|soldier|marine))"
+    r"\s+(?:by|on|in|at|near|under|behind|next\s+to)\s+the\s+([a-z]{3,})\b(?!\s+(?:side|of)\b)",
+    re.I,
+)
+_NOT_PLACES = frozenset(
+    {
+        "left",
+        "right",
+        "front",
+        "back",
+        "side",
+        "top",
+        "bottom",
+        "ground",
+        "way",
+        "bird",
+        "radio",
+        "phone",
+        "line",
+        "scene",
+        "other",
+        "first",
+        "second",
+        "third",
+        "last",
+        "next",
+    }
+)
+
+
+@cache
+def _place_reference(places: str) -> re.Pattern[str]:
+    """References back to casualties known by where they lie: "steps guy", "the doorway guy",
+    "guy by the wall", "Doorway, pulse 126", "Doorway's getting worse"."""
+    return re.compile(
+        rf"\b(?:the\s+)?({places})\s+{_PERSON}\b"
+        rf"|\b{_PERSON}\s+(?:by|on|in|at|near|under|behind|next\s+to)\s+the\s+({places})\b"
+        rf"|(?:^|(?<=[,;:]\s))({places})(?=['’]s\b|\s*[,:]|\s+(?:is|was|has|got|gets)\b)",
+        re.I,
+    )
 
 
 def _description(text: str, end: int, lex: Lexicon, said: list[int]) -> str | None:
