@@ -636,3 +636,29 @@ def test_casualties_told_apart_by_where_they_lie() -> None:
 def test_a_wound_on_the_right_is_no_place() -> None:
     a = session("Frag wound to the left calf.", "Another small one on the right hand.")
     assert set(a.people.known) == {"1"}
+
+
+def test_casualties_told_apart_by_what_happened_to_them() -> None:
+    a = session(
+        "Three casualties. The one who got thrown into the wall, and the radio guy.",
+        "Radio guy, left forearm shredded, pulse one-twenty.",
+        "Wall guy is confused, pulse fifty-six.",
+    )
+    assert len(a.people.known) == 2
+    assert who(a, "vital", sign="pulse", value=120) != who(a, "vital", sign="pulse", value=56)
+
+
+def test_a_convoy_that_got_hit_is_nobodys_name() -> None:
+    a = session("Convoy got hit at 1205.", "Specialist Ellsworth, right leg open fracture.")
+    assert names(a) == {"1": "Ellsworth"}
+
+
+def test_roles_each_before_a_name_in_one_list() -> None:
+    a = session(
+        "Truck two: the driver, Specialist Ellsworth, the gunner, Sergeant Koivisto.",
+        "The gunner, pain seven.",
+        "The driver, pulse one-twenty-four.",
+    )
+    assert names(a) == {"1": "Ellsworth", "2": "Koivisto"}
+    assert who(a, "vital", sign="pain", value=7) == ["2"]
+    assert who(a, "vital", sign="pulse", value=124) == ["1"]

@@ -103,7 +103,10 @@ _NAMED = re.compile(
 _POSSESSIVE = re.compile(r"['’]s$")
 _WORD = re.compile(r"(?<![\w'’-])([A-Z][a-z][a-z]*(?:-[A-Z]?[a-z]+)*)(?:['’]s)?(?![\w'’-])")
 """A capitalised word, possessive or not ("Quinn's vitals"), that may be a known name."""
-_ROLE_IS = re.compile(r"\b(?:the|our)\s+([a-z][a-z0-9 -]{1,20}?)\s+(?:is|was)\s+$", re.I)
+# "the driver is Specialist Kaya", "the driver, Specialist Ellsworth"
+_ROLE_IS = re.compile(
+    r"\b(?:the|our)\s+([a-z][a-z0-9 -]{1,20}?)(?:\s+(?:is|was)\s+|\s*,\s+)$", re.I
+)
 _ROLE_THEN_NAME = re.compile(r"\bthe\s+([a-z][a-z0-9 -]{1,20}?)\s*,\s+([A-Z][a-z][a-z'’-]+)\b")
 ONE_WITH = re.compile(
     r"\bthe\s+one\s+(?:with|who\s+has|who's\s+got|that\s+has)\s+((?:[\w'-]+\s+){0,4}?[\w'-]+)"
@@ -122,7 +125,9 @@ _TEAMMATE_VERB = re.compile(
 )
 _DESCRIBED_AS = re.compile(r"\s*,?\s+(?:is|was|'s)\s+(?:the|our|their|an?)\s+", re.I)
 _APPOSITIVE = re.compile(r"\s*,\s+(?:the|our|their)\s+", re.I)
-_INTRODUCING = re.compile(r"\s+(?:is|was)\s+(?:(?:a|an|the|our)\s+)?[A-Z]")
+# After "NAME, the gunner": "is Lance Corporal Sadiq" or ", Sergeant Koivisto" introduces the
+# gunner as someone else.
+_INTRODUCING = re.compile(r"\s+(?:is|was)\s+(?:(?:a|an|the|our)\s+)?[A-Z]|\s*,\s*[A-Z]")
 # Words before a mention that make it the receiver of what was said before it in the clause:
 # "ketamine 50 mg IM for casualty one", "whole blood on casualty two".
 _RECEIVER = re.compile(r"\b(?:for|on|to|into|onto)\s+(?:the\s+)?$", re.I)
@@ -439,9 +444,11 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
     for m in _PLACE_INTRO.finditer(text):
         # "the guy by the wall, the one on the steps": casualties told apart by where they lie
         # ("another small one on the right hand" is a wound; "the one on the left" a side)
-        word = m.group(1).lower()
+        word = (m.group(1) or m.group(2)).lower()
         if word in _NOT_PLACES or lex.region_pattern.fullmatch(word):
             continue
+        if m.group(2) and (lex.casualty_roles.fullmatch(word) or people.announced == 0):
+            continue  # "the radio guy" is a description only when casualties are being listed
         place = "place " + word
         introduces = people.with_name(place) is None
         receiver = _receiver(text, m.start())
@@ -532,12 +539,15 @@ _ROLE_SUBJECT = re.compile(
 )
 _PERSON = r"(?:guy|one|man|woman|kid|soldier|marine)"
 _PLACE_INTRO = re.compile(
-    r"\b(?:the\s+(?:guy|one|man|woman|kid|soldier|marine)|(?:guy|man|woman|kid|soldier|marine))"
-    r"\s+(?:by|on|in|at|near|under|behind|next\s+to)\s+the\s+([a-z]{3,})\b(?!\s+(?:side|of)\b)",
+    r"\b(?:(?:the\s+(?:guy|one|man|woman|kid|soldier|marine)|(?:guy|man|woman|kid|soldier|marine))"
+    r"(?:\s+who\s+(?:got|was)\s+(?:[a-z-]+\s+){1,2}?(?:into|by|on|in|at|near|under|behind)"
+    r"|\s+(?:by|on|in|at|near|under|behind|next\s+to))\s+the\s+([a-z]{3,})\b(?!\s+(?:side|of)\b)"
+    # "the radio guy with the torn-up arm"
+    r"|\bthe\s+([a-z]{3,})\s+guy\b)",
     re.I,
 )
 _NOT_PLACES = frozenset(
-    {
+    [
         "left",
         "right",
         "front",
@@ -548,7 +558,6 @@ _NOT_PLACES = frozenset(
         "ground",
         "way",
         "bird",
-        "radio",
         "phone",
         "line",
         "scene",
@@ -556,9 +565,20 @@ _NOT_PLACES = frozenset(
         "first",
         "second",
         "third",
+        "fourth",
+        "fifth",
         "last",
         "next",
-    }
+        "new",
+        "old",
+        "same",
+        "big",
+        "little",
+        "young",
+        "bad",
+        "worst",
+        "only",
+    ]
 )
 
 
