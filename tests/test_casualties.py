@@ -662,3 +662,20 @@ def test_roles_each_before_a_name_in_one_list() -> None:
     assert names(a) == {"1": "Ellsworth", "2": "Koivisto"}
     assert who(a, "vital", sign="pain", value=7) == ["2"]
     assert who(a, "vital", sign="pulse", value=124) == ["1"]
+
+
+def test_nicknames_listed_after_a_count_introduce_casualties() -> None:
+    a = session(
+        "Grenade through the window, three hit.",
+        "Tex, Moose, and the new guy, Private Kane.",
+        "Moose, pulse one-ten.",
+        "Tex, pain five.",
+    )
+    assert names(a) == {"3": "Kane"}  # nicknames are no last names
+    assert {a for c in a.people.known.values() for a in c.aliases} >= {"tex", "moose"}
+    assert who(a, "vital", sign="pulse", value=110) != who(a, "vital", sign="pain", value=5)
+
+
+def test_capitalised_words_in_a_list_without_a_count_are_no_names() -> None:
+    a = session("Sergeant Amsel, frag to the left shin.", "Kerlix, Celox, and tape, all used.")
+    assert names(a) == {"1": "Amsel"}

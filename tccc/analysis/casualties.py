@@ -78,7 +78,7 @@ _ALL = re.compile(
 _MANY = re.compile(
     r"\b(\d{1,2}|two|three|four|five|six)\s+(?:casualties|patients|wounded|injured|urgent"
     r"\s+casualties|(?:marines|soldiers|men|guys|sailors|airmen|troops|people|pax)\s+(?:hurt|down"
-    r"|injured|wounded|hit))\b"
+    r"|injured|wounded|hit)\b|(?:hurt|down|hit)(?=\s*[,.;:]|\s*$))"
     # "For all three: no known allergies" counts them too.
     r"|\ball\s+(two|three|four|five|six|[2-9])\b(?!\s*(?:mg|g|ml|minutes?|hours?)\b)",
     re.I,
@@ -441,6 +441,15 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
                 at + m.start(), at + m.end(), "alias", role, introduces=subject, receiver=receiver
             )
         )
+    if people.announced > len(people.known) - len(people.unintroduced):
+        # "Tex, Moose, and the new guy, Private Kane": names listed after a count of casualties
+        listed = _NAME_LIST.match(text)
+        for m in _LISTED_NAME.finditer(listed.group(0) if listed else ""):
+            word = m.group(1)
+            if word.lower() in lex.not_names or lex.ranks.fullmatch(word):
+                continue
+            # A nickname, not a last name: the casualty is called by it from now on.
+            out.append(Mention(at + m.start(1), at + m.end(1), "alias", word, introduces=True))
     for m in _PLACE_INTRO.finditer(text):
         # "the guy by the wall, the one on the steps": casualties told apart by where they lie
         # ("another small one on the right hand" is a wound; "the one on the left" a side)
@@ -538,6 +547,8 @@ _ROLE_SUBJECT = re.compile(
     re.I,
 )
 _PERSON = r"(?:guy|one|man|woman|kid|soldier|marine)"
+_NAME_LIST = re.compile(r"[A-Z][a-z]+(?:\s*,\s*(?:and\s+)?[A-Z][a-z]+)+(?=\s*(?:,|$))")
+_LISTED_NAME = re.compile(r"(?:^|,\s*(?:and\s+)?)([A-Z][a-z]+)")
 _PLACE_INTRO = re.compile(
     r"\b(?:(?:the\s+(?:guy|one|man|woman|kid|soldier|marine)|(?:guy|man|woman|kid|soldier|marine))"
     r"(?:\s+who\s+(?:got|was)\s+(?:[a-z-]+\s+){1,2}?(?:into|by|on|in|at|near|under|behind)"
