@@ -679,3 +679,16 @@ def test_nicknames_listed_after_a_count_introduce_casualties() -> None:
 def test_capitalised_words_in_a_list_without_a_count_are_no_names() -> None:
     a = session("Sergeant Amsel, frag to the left shin.", "Kerlix, Celox, and tape, all used.")
     assert names(a) == {"1": "Amsel"}
+
+
+def test_casualties_listed_by_role_after_i_have_got() -> None:
+    a = session(
+        "Bradley's burning, crew's out.",
+        "I've got the driver, the gunner, the BC and one dismount.",
+        "Driver came out through his hatch, burns on both hands.",
+        "Gunner has frag in the right thigh.",
+    )
+    assert len(a.people.known) == 4
+    burns = [f.casualty for f in facts_of(a, "injury") if f.data["kind"] == "burn"]
+    frag = [f.casualty for f in facts_of(a, "injury") if f.data["kind"] == "fragment"]
+    assert burns == ["1"] and frag == ["2"]

@@ -19,6 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 
 from tccc.analysis.lexicon import Lexicon
 from tccc.analysis.text import Span
@@ -419,6 +420,26 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
             continue
         start = m.start(1) if m.group(1) else m.start(2)
         out.append(Mention(at + start, at + start + len(word), "name", word, introduces=True))
+    listing = _ROLE_LIST_LEAD.search(text)
+    if listing is not None or people.announced > len(people.known) - len(people.unintroduced):
+        # "I've got the driver, the gunner, the BC and one dismount": casualties listed by role
+        start = listing.end() if listing else 0
+        roles = list(lex.casualty_roles.finditer(text, start))
+        joined = all(
+            re.fullmatch(
+                r"\s*(?:,|and|,\s*and)\s+(?:the\s+|one\s+|1\s+|a\s+)?", text[a.end() : b.start()]
+            )
+            for a, b in pairwise(roles)
+        )
+        lead = text[start : roles[0].start()] if roles else ""
+        if len(roles) >= 2 and joined and re.fullmatch(r"\s*(?:the\s+|a\s+|one\s+|1\s+)?", lead):
+            for m in roles:
+                role = m.group(0).lower()
+                if people.with_name(role) is None:
+                    described.append(m.start())
+                    out.append(
+                        Mention(at + m.start(), at + m.end(), "alias", role, introduces=True)
+                    )
     for m in lex.casualty_roles.finditer(text):
         role = m.group(0).lower()
         before = text[: m.start()]
@@ -547,6 +568,9 @@ _ROLE_SUBJECT = re.compile(
     re.I,
 )
 _PERSON = r"(?:guy|one|man|woman|kid|soldier|marine)"
+_ROLE_LIST_LEAD = re.compile(
+    r"\b(?:i've\s+got|i\s+have|we've\s+got|we\s+have|i\s+got|casualties\s+are|list)\s*:?\s*", re.I
+)
 _NAME_LIST = re.compile(r"[A-Z][a-z]+(?:\s*,\s*(?:and\s+)?[A-Z][a-z]+)+(?=\s*(?:,|$))")
 _LISTED_NAME = re.compile(r"(?:^|,\s*(?:and\s+)?)([A-Z][a-z]+)")
 _PLACE_INTRO = re.compile(
