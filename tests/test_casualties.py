@@ -692,3 +692,19 @@ def test_casualties_listed_by_role_after_i_have_got() -> None:
     burns = [f.casualty for f in facts_of(a, "injury") if f.data["kind"] == "burn"]
     frag = [f.casualty for f in facts_of(a, "injury") if f.data["kind"] == "fragment"]
     assert burns == ["1"] and frag == ["2"]
+
+
+def test_one_sign_said_once_for_several_casualties() -> None:
+    a = session(
+        "Three burned: Specialist Ngata, Private Obregon, and Sergeant Fenn.",
+        "Pulses, Ngata one-ten, Obregon one-oh-four, and Fenn one-twenty.",
+    )
+    assert who(a, "vital", sign="pulse", value=110) == ["1"]
+    assert who(a, "vital", sign="pulse", value=104) == ["2"]
+    assert who(a, "vital", sign="pulse", value=120) == ["3"]
+
+
+def test_a_sign_then_other_signs_is_no_list_of_casualties() -> None:
+    a = session("Casualty one, frag to the arm.", "Sats ninety-one, pulse fifty-four.")
+    vitals = {(f.data["sign"], f.data["value"]) for f in facts_of(a, "vital")}
+    assert vitals == {("spo2", 91), ("pulse", 54)}

@@ -39,6 +39,23 @@ _PULSE_QUALITY = re.compile(
 )
 # "18 breaths a minute", "about 90 beats per minute": the count said before its unit.
 _PER_MINUTE = re.compile(r"\b(\d{1,3})\s+(breaths?|beats?)\s+(?:a|per|each)\s+min(?:ute)?\b", re.I)
+_SHARED_SIGNS = {
+    "pulses": "pulse",
+    "heart rates": "pulse",
+    "pressures": "bp",
+    "bps": "bp",
+    "resps": "resp_rate",
+    "pain scores": "pain",
+    "pains": "pain",
+}
+_SHARED_SIGN = re.compile(
+    r"\W*(pulses|heart\s+rates|pressures|bps|resps|pain\s+scores|pains)\b", re.I
+)
+# "..., Obregon 104, the gunner 130, and Fenn 120": a casualty then a value, in a list.
+_EACH_VALUE = re.compile(
+    r"(?:[,:]|\band\b)\s*(?:and\s+)?(?:the\s+)?[A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*)?\s+"
+    r"(\d{1,3}(?:/\d{2,3})?)(?=\s*(?:,|$|and\b|\.))"
+)
 _RESP = re.compile(
     r"\b(?:resp(?:iratory)?\s+rate|resps?|rr|respirations?|breathing(?:\s+rate)?|breaths"
     # How Whisper hears "resp rate" said quickly or with an accent: one word ("resprate",
@@ -195,6 +212,23 @@ def vitals(sentence: Span, lex: Lexicon) -> list[Found]:
                 out.append(
                     _found(sentence, "vital", {"sign": sign, "value": value}, m.start(), m.end())
                 )
+    head = _SHARED_SIGN.match(text)
+    if head is not None:
+        # "Pulses, Ngata 110, Obregon 104, Fenn 120": one sign said once for several casualties
+        sign = _SHARED_SIGNS[re.sub(r"\s+", " ", head.group(1).lower())]
+        for m in _EACH_VALUE.finditer(text, head.end()):
+            said = m.group(1)
+            if _VITALS_LIST.search(m.group(0)) or re.search(
+                r"\b(?:bp|pressure|pain)\b", m.group(0), re.I
+            ):
+                continue  # "sats 91, pulse 54": another sign, not another casualty
+            if sign == "bp" and "/" in said:
+                each: dict[str, Scalar] = {"sign": "bp", "value": said}
+            elif sign != "bp" and "/" not in said and valid_vital(sign, int(said)):
+                each = {"sign": sign, "value": int(said)}
+            else:
+                continue
+            out.append(_found(sentence, "vital", each, m.start(1), m.end(1)))
     for m in _PER_MINUTE.finditer(text):
         sign = "resp_rate" if m.group(2).lower().startswith("breath") else "pulse"
         value = int(m.group(1))
