@@ -708,3 +708,42 @@ def test_a_sign_then_other_signs_is_no_list_of_casualties() -> None:
     a = session("Casualty one, frag to the arm.", "Sats ninety-one, pulse fifty-four.")
     vitals = {(f.data["sign"], f.data["value"]) for f in facts_of(a, "vital")}
     assert vitals == {("spo2", 91), ("pulse", 54)}
+
+
+def test_casualties_by_litter_number() -> None:
+    a = session(
+        "Litter two, Sergeant Kitteridge, burns to the face.",
+        "Litter one, Specialist Oyelaran, frag to the right thigh.",
+        "Pulses, one's one-oh-eight, two's ninety.",
+    )
+    assert names(a) == {"1": "Oyelaran", "2": "Kitteridge"}
+    assert who(a, "vital", sign="pulse", value=108) == ["1"]
+    assert who(a, "vital", sign="pulse", value=90) == ["2"]
+
+
+@pytest.mark.parametrize(
+    "named",
+    ["Names: the LT is First Lieutenant Osgood.", "The LT is Lieutenant Osgood."],
+)
+def test_a_casualty_known_by_role_or_place_is_named_later(named: str) -> None:
+    a = session(
+        "Two hurt when the floor gave way. The LT and the driver.",
+        "LT, right ankle deformed.",
+        "Driver's got rebar in his left thigh.",
+        named,
+        "Osgood, pulse ninety.",
+    )
+    assert len(a.people.known) == 2
+    ankle = [f.casualty for f in facts_of(a, "injury") if "ankle" in str(f.data["site"])]
+    assert who(a, "vital", sign="pulse", value=90) == ankle
+
+
+def test_a_casualty_known_by_where_he_lies_is_named_later() -> None:
+    a = session(
+        "Two down. The guy by the wall and the one on the steps.",
+        "Guy by the wall, GSW left shoulder.",
+        "Wall guy is Sergeant, uh, Sergeant Okoye.",
+        "Okoye, pulse one-eighteen.",
+    )
+    assert len(a.people.known) == 2 and names(a) == {"1": "Okoye"}
+    assert who(a, "vital", sign="pulse", value=118) == ["1"]

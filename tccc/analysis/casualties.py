@@ -34,7 +34,7 @@ _NOUN = (
     r"|trooper|kid)"
 )
 _CASUALTY = re.compile(
-    r"\b(?:(?:casualty|patient|cas|pt)\s+(?:number\s+|#\s*|no\.\s*)?(\d{1,2}|one|two|three|four"
+    r"\b(?:(?:casualty|patient|cas|pt|litter)\s+(?:number\s+|#\s*|no\.\s*)?(\d{1,2}|one|two|three|four"
     r"|five|six)\b(?![-/.]\d)"
     # "Casualty to has a laceration" is Whisper's "casualty two"; "casualty to the CCP" is not.
     # Only before a pause or what is said of a casualty, so "patient to safety" is not.
@@ -240,6 +240,12 @@ class Casualties:
             other = self.other_than_current(mention.value, unknown_too=True)
             return [] if other is None else [self.switch(other.label).label]
         known = self.with_name(mention.value)
+        if known is None and mention.kind == "name" and mention.alias:
+            # "the LT is First Lieutenant Osgood": the one known as the LT, now named
+            described = self.with_name(mention.alias)
+            if described is not None and described.name is None:
+                known = described
+                known.name = mention.value
         if known is None and mention.kind == "alias" and mention.introduces is False:
             return []
         if known is None and not mention.introduces:
@@ -380,8 +386,10 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
             addressed(text, m.start(), name.end()) or caregiver(text, m.start(), name.end())
         ):
             continue  # "Private Hale, watch what I do", "I'm Sergeant Ochoa, the medic"
-        alias = _description(text, name.end(), lex, described) or _role_before(
-            text, m.start(), lex, described
+        alias = (
+            _description(text, name.end(), lex, described)
+            or _role_before(text, m.start(), lex, described)
+            or _place_before(text, m.start(), people)
         )
         out.append(
             Mention(
@@ -659,6 +667,18 @@ def _role_before(text: str, start: int, lex: Lexicon, said: list[int]) -> str | 
         return None
     said.append(m.start(1))
     return role.group(0).lower()
+
+
+def _place_before(text: str, start: int, people: Casualties) -> str | None:
+    """A casualty known by where they lie, named: "Wall guy is Sergeant Okoye"."""
+    m = re.search(
+        rf"\b(?:the\s+)?([a-z]+)\s+{_PERSON}\s+(?:is|was|'s)\s+(?:(?:uh|um)\W+)?$",
+        text[:start],
+        re.I,
+    )
+    if m is None or people.with_name("place " + m.group(1).lower()) is None:
+        return None
+    return "place " + m.group(1).lower()
 
 
 def _one_with(words: str) -> str:
