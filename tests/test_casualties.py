@@ -747,3 +747,20 @@ def test_a_casualty_known_by_where_he_lies_is_named_later() -> None:
     )
     assert len(a.people.known) == 2 and names(a) == {"1": "Okoye"}
     assert who(a, "vital", sign="pulse", value=118) == ["1"]
+
+
+def test_a_name_and_a_role_introduce_an_announced_casualty() -> None:
+    a = session(
+        "Roof came down on us, three hurt.",
+        "Staff Sergeant Lindahl, right thigh deformed.",
+        "Specialist Castellvi, left shoulder dislocated.",
+        "And Farouk, our interpreter, cut his right forearm.",
+        "Nobody's got allergies, I asked all three.",
+    )
+    assert names(a) == {"1": "Lindahl", "2": "Castellvi", "3": "Farouk"}
+    assert sorted(who(a, "identity", field="allergies", value="NKDA")) == ["1", "2", "3"]
+
+
+def test_a_name_and_a_role_of_nobody_announced_introduce_nobody() -> None:
+    a = session("Private Ruiz, frag to the left leg.", "Mendez, our driver, is getting the truck.")
+    assert names(a) == {"1": "Ruiz"}

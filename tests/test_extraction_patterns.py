@@ -860,3 +860,10 @@ def test_a_site_list_with_a_positioned_site_after_and() -> None:
     (cas,) = export("Burns to both forearms, both hands and the front of the chest.")
     sites = {i["site"] for i in cas["injuries"]}
     assert {"both forearms", "both hands"} <= sites and any("chest" in s for s in sites)
+
+
+def test_a_roof_that_came_down_is_blunt_and_a_pinning_wall_is_no_blunt() -> None:
+    (cas,) = export("Part of the roof came down on him at 0340, right thigh deformed.")
+    assert "Blunt" in cas["mechanism"] and cas["time_of_injury"] == "0340"
+    (cas,) = export("A wall collapsed on him and pinned his right leg, crush injury.")
+    assert "Blunt" not in cas["mechanism"]

@@ -73,7 +73,8 @@ _BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z
 _ALL = re.compile(
     r"\b(?:(?<=for\s)both(?=\s*[,.;:]|\s*$)|both(?=\s+(?:of\s+them|of\s+mine|of\s+ours|of\s+these|casualties|patients|men|guys|soldiers|are|were|got|get|have"
     r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|six|[2-9]"
-    r"|of\s+them|casualties|patients)|each\s+of\s+them|every\s+one\s+of\s+them|every(?:one|body))\b",
+    r"|of\s+them|casualties|patients)|each\s+of\s+them|every\s+one\s+of\s+them|every(?:one|body)"
+    r"|nobody(?=['’]s\s+got\s+allerg|\s+has\s+allerg)|none\s+of\s+them(?=\s+(?:have|has)\s+allerg))\b",
     re.I,
 )
 _MANY = re.compile(
@@ -107,6 +108,9 @@ _WORD = re.compile(r"(?<![\w'’-])([A-Z][a-z][a-z]*(?:-[A-Z]?[a-z]+)*)(?:['’]
 # "the driver is Specialist Kaya", "the driver, Specialist Ellsworth"
 _ROLE_IS = re.compile(
     r"\b(?:the|our)\s+([a-z][a-z0-9 -]{1,20}?)(?:\s+(?:is|was)\s+|\s*,\s+)$", re.I
+)
+_NAME_THEN_ROLE = re.compile(
+    r"(?<![\w'’-])([A-Z][a-z][a-z'’-]+),\s+(?:our|the|their|his)\s+([a-z][a-z -]{1,20}?)(?=\s*,)"
 )
 _ROLE_THEN_NAME = re.compile(r"\bthe\s+([a-z][a-z0-9 -]{1,20}?)\s*,\s+([A-Z][a-z][a-z'’-]+)\b")
 ONE_WITH = re.compile(
@@ -404,6 +408,20 @@ def mentions(sentence: Span, lex: Lexicon, people: Casualties) -> list[Mention]:
             )
         )
     if people.announced > len(people.known) - len(people.unintroduced):
+        for m in _NAME_THEN_ROLE.finditer(text):
+            # "And Farouk, our interpreter, cut his forearm": a name and a role, announced
+            if lex.casualty_roles.fullmatch(m.group(2)) and m.group(1).lower() not in lex.not_names:
+                described.append(m.start(2))
+                out.append(
+                    Mention(
+                        at + m.start(1),
+                        at + m.end(1),
+                        "name",
+                        m.group(1),
+                        introduces=True,
+                        alias=m.group(2).lower(),
+                    )
+                )
         for m in _ROLE_THEN_NAME.finditer(text):
             said_role = lex.casualty_roles.fullmatch(m.group(1))
             if said_role is None or m.group(2).lower() in lex.not_names:
