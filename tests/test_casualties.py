@@ -764,3 +764,12 @@ def test_a_name_and_a_role_introduce_an_announced_casualty() -> None:
 def test_a_name_and_a_role_of_nobody_announced_introduce_nobody() -> None:
     a = session("Private Ruiz, frag to the left leg.", "Mendez, our driver, is getting the truck.")
     assert names(a) == {"1": "Ruiz"}
+
+
+def test_a_role_in_a_list_after_a_name_is_the_next_casualty() -> None:
+    a = session(
+        "Three casualties. Quick list: Specialist Kettering, the cook, the LT.",
+        "The cook, both legs peppered, pulse ninety-six.",
+        "Kettering, pulse one-sixteen.",
+    )
+    assert who(a, "vital", sign="pulse", value=96) != who(a, "vital", sign="pulse", value=116)

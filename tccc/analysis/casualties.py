@@ -130,9 +130,11 @@ _TEAMMATE_VERB = re.compile(
 )
 _DESCRIBED_AS = re.compile(r"\s*,?\s+(?:is|was|'s)\s+(?:the|our|their|an?)\s+", re.I)
 _APPOSITIVE = re.compile(r"\s*,\s+(?:the|our|their)\s+", re.I)
-# After "NAME, the gunner": "is Lance Corporal Sadiq" or ", Sergeant Koivisto" introduces the
-# gunner as someone else.
-_INTRODUCING = re.compile(r"\s+(?:is|was)\s+(?:(?:a|an|the|our)\s+)?[A-Z]|\s*,\s*[A-Z]")
+# After "NAME, the gunner": "is Lance Corporal Sadiq", ", Sergeant Koivisto" or ", the cook, the
+# LT" goes on to someone else: a list, not a description of NAME.
+_INTRODUCING = re.compile(
+    r"\s+(?:is|was)\s+(?:(?:a|an|the|our)\s+)?[A-Z]|\s*,\s*[A-Z]|\s*,\s*(?:and\s+)?the\s+"
+)
 # Words before a mention that make it the receiver of what was said before it in the clause:
 # "ketamine 50 mg IM for casualty one", "whole blood on casualty two".
 _RECEIVER = re.compile(r"\b(?:for|on|to|into|onto)\s+(?:the\s+)?$", re.I)
