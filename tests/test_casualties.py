@@ -773,3 +773,25 @@ def test_a_role_in_a_list_after_a_name_is_the_next_casualty() -> None:
         "Kettering, pulse one-sixteen.",
     )
     assert who(a, "vital", sign="pulse", value=96) != who(a, "vital", sign="pulse", value=116)
+
+
+def test_shared_statements_said_of_both() -> None:
+    a = session(
+        "Two of ours hit. Specialist Holt and Sergeant Arriaga.",
+        "Pain, Arriaga six, Holt four.",
+        "Neither one has allergies.",
+        "Moxi four hundred PO for both at 1405.",
+    )
+    assert who(a, "vital", sign="pain", value=6) == ["2"]
+    assert who(a, "vital", sign="pain", value=4) == ["1"]
+    assert sorted(who(a, "identity", field="allergies", value="NKDA")) == ["1", "2"]
+    assert sorted(f.casualty for f in facts_of(a, "medication")) == ["1", "2"]
+
+
+def test_a_tent_fire_burns_those_it_burned() -> None:
+    a = session(
+        "Tent fire, the whole tent went up at 0515. Three burned.",
+        "Specialist Ngata, burns to both hands.",
+    )
+    assert count_announced("Three burned.") == 3
+    assert any(f.data.get("value") == "Burn" for f in facts_of(a, "mechanism"))

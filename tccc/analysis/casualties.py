@@ -71,7 +71,7 @@ _BY_ROSTER = re.compile(r"\b(?i:casualty|patient|cas)\s+(?:(?i:number)\s+)?([A-Z
 # Several casualties at once: "both are wrapped", "all three got a pill pack", "everyone".
 # "Both lower legs" is a site, not two casualties.
 _ALL = re.compile(
-    r"\b(?:(?<=for\s)both(?=\s*[,.;:]|\s*$)|both(?=\s+(?:of\s+them|of\s+mine|of\s+ours|of\s+these|casualties|patients|men|guys|soldiers|are|were|got|get|have"
+    r"\b(?:(?<=for\s)both(?=\s*[,.;:]|\s*$|\s+at\b)|neither\s+(?:one|1|of\s+them)(?=\s+has\s+allerg)|both(?=\s+(?:of\s+them|of\s+mine|of\s+ours|of\s+these|casualties|patients|men|guys|soldiers|are|were|got|get|have"
     r"|had|need|needed|received|went|go|urgent|priority|routine)\b)|all\s+(?:three|four|five|six|[2-9]"
     r"|of\s+them|casualties|patients)|each\s+of\s+them|every\s+one\s+of\s+them|every(?:one|body)"
     r"|nobody(?=['’]s\s+got\s+allerg|\s+has\s+allerg)|none\s+of\s+them(?=\s+(?:have|has)\s+allerg))\b",
@@ -80,7 +80,7 @@ _ALL = re.compile(
 _MANY = re.compile(
     r"\b(\d{1,2}|two|three|four|five|six)\s+(?:casualties|patients|wounded|injured|urgent"
     r"\s+casualties|(?:marines|soldiers|men|guys|sailors|airmen|troops|people|pax)\s+(?:hurt|down"
-    r"|injured|wounded|hit)\b|(?:hurt|down|hit)(?=\s*[,.;:]|\s*$))"
+    r"|injured|wounded|hit|burned)\b|(?:hurt|down|hit|burned)(?=\s*[,.;:]|\s*$))"
     # "For all three: no known allergies" counts them too.
     r"|\ball\s+(two|three|four|five|six|[2-9])\b(?!\s*(?:mg|g|ml|minutes?|hours?)\b)",
     re.I,

@@ -228,7 +228,8 @@ _NO_ALLERGY = re.compile(
     r"allerg(?:ies|y)\b"
     r"|\bnot\s+aware\s+of\s+any\s+(?:drug\s+|med(?:ication)?\s+)?allerg(?:ies|y)\b"
     # "Nobody's got allergies", "none of them have allergies" (said of all of them)
-    r"|\b(?:nobody(?:['’]s|\s+has)|no\s+one(?:['’]s|\s+has)|none\s+of\s+them\s+(?:have|has|got))\s+"
+    r"|\b(?:nobody(?:['’]s|\s+has)|no\s+one(?:['’]s|\s+has)|none\s+of\s+them\s+(?:have|has|got)"
+    r"|neither\s+(?:one|1|of\s+them)\s+has)\s+"
     r"(?:got\s+)?(?:any\s+)?(?:drug\s+)?allerg(?:ies|y)\b"
     r"|\bno\s+(?:drug\s+|med(?:ication)?\s+)?allerg(?:ies|y)\s+(?:that\s+)?(?:he|she|they|I)\s+knows?"
     r"\s+of\b",

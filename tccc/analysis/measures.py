@@ -47,9 +47,10 @@ _SHARED_SIGNS = {
     "resps": "resp_rate",
     "pain scores": "pain",
     "pains": "pain",
+    "pain": "pain",
 }
 _SHARED_SIGN = re.compile(
-    r"\W*(pulses|heart\s+rates|pressures|bps|resps|pain\s+scores|pains)\b", re.I
+    r"\W*(pulses|heart\s+rates|pressures|bps|resps|pain\s+scores|pains|pain(?=\s*,))\b", re.I
 )
 # "..., Obregon 104, the gunner 130, and Fenn 120": a casualty then a value, in a list.
 _EACH_VALUE = re.compile(
