@@ -11,6 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from tccc.analysis.answers import (
+    ANSWER_ALLERGEN,
+    ANSWER_LAST4,
+    ANSWER_NAME,
+    ANSWER_NONE,
+    ANSWER_PAIN,
+    ANSWER_PAIN_AGAIN,
+    NOT_ANSWERS,
+    question,
+)
 from tccc.analysis.casualties import ONE_WITH as _ONE_WITH
 from tccc.analysis.casualties import (
     Casualties,
@@ -183,7 +193,7 @@ class SessionAnalyzer:
             # fact state no new one.
             found = [f for f in found if not any(a <= f.start < b + 24 for a, b in restated)]
         answered = self._answer(utt, sentence, found)
-        self._asked = _question(sentence.text)
+        self._asked = question(sentence.text)
         if answered and answered[-1].data.get("sign") == "pain":
             # "Pain, 0 to 10? Six. No, honestly, it's a seven.": the answer may be taken back.
             self._asked = "pain again"
@@ -369,20 +379,20 @@ class SessionAnalyzer:
         the casualty; "What are your last four? 2916." is the last four."""
         asked, text = self._asked, sentence.text
         if asked == "name" and not found and len(text.split()) <= 3:
-            word = _ANSWER_NAME.fullmatch(text)
+            word = ANSWER_NAME.fullmatch(text)
             if word and word.group(1).lower() not in self.lexicon.not_names:
                 at = sentence.start + word.start(1)
                 said = Mention(at, at + len(word.group(1)), "name", word.group(1), introduces=True)
                 labels = self.people.resolve(said)
                 return self._introduction(utt, said, labels) if labels else []
         if asked == "pain" and not found:
-            score = _ANSWER_PAIN.fullmatch(text)
+            score = ANSWER_PAIN.fullmatch(text)
             if score and int(score.group(1)) <= 10:
                 at = sentence.start + score.start(1)
                 pain: dict[str, Scalar] = {"sign": "pain", "value": int(score.group(1))}
                 label = self.people.here().label
                 return [self._append(utt, "vital", label, pain, at, at + len(score.group(1)))]
-        if asked == "pain again" and (again := _ANSWER_PAIN_AGAIN.match(text)):
+        if asked == "pain again" and (again := ANSWER_PAIN_AGAIN.match(text)):
             before = next(f for f in reversed(self.facts) if f.data.get("sign") == "pain")
             if int(again.group(1)) <= 10 and before.casualty == self.people.here().label:
                 at = sentence.start + again.start(1)
@@ -392,7 +402,7 @@ class SessionAnalyzer:
         if asked == "allergies" and not found:
             return self._allergy_answer(utt, sentence)
         if asked == "last4":
-            digits = _ANSWER_LAST4.fullmatch(text)
+            digits = ANSWER_LAST4.fullmatch(text)
             if digits:
                 at = sentence.start + digits.start(1)
                 data: dict[str, Scalar] = {"field": "last4", "value": digits.group(1)}
@@ -405,11 +415,11 @@ class SessionAnalyzer:
         NKDA."""
         label = self.people.here().label
         text, at = sentence.text, sentence.start
-        if _ANSWER_NONE.fullmatch(text):
+        if ANSWER_NONE.fullmatch(text):
             data: dict[str, Scalar] = {"field": "allergies", "value": "NKDA"}
             return [self._append(utt, "identity", label, data, at, sentence.end)]
-        word = _ANSWER_ALLERGEN.match(text)
-        if word is None or word.group(1).lower() in _NOT_ANSWERS:
+        word = ANSWER_ALLERGEN.match(text)
+        if word is None or word.group(1).lower() in NOT_ANSWERS:
             return []
         data = {"field": "allergies", "value": word.group(1).lower()}
         return [self._append(utt, "identity", label, data, at + word.start(1), at + word.end(1))]
@@ -963,46 +973,3 @@ _MOVED = re.compile(
     # "96 is Brightwater's": a value said again with whose it is
     r"|(?<![\w/.])(?P<value>\d{2,3})\s+(?i:is|was)\s+(?P<name2>[A-Z][a-z][\w-]*?)['’]s\b"
 )
-
-_QUESTIONS = (
-    ("name", re.compile(r"\bwhat(?:'s|\s+is)\s+your\s+(?:last\s+)?name\b", re.I)),
-    ("last4", re.compile(r"\b(?:what(?:'s|\s+is|\s+are)\s+)?your\s+last\s+(?:4|four)\b", re.I)),
-    # "Pain, 0 to 10?", "How bad is the pain?", "What's your pain?", "Rate your pain for me."
-    (
-        "pain",
-        re.compile(
-            r"\bpain\W+(?:from\s+)?0\s+(?:to|-|through)\s+10\b|\bhow\s+bad\s+is\s+(?:the|your)\s+pain"
-            r"|\bwhat(?:'s|\s+is)\s+your\s+pain\b|\brate\s+your\s+pain\b",
-            re.I,
-        ),
-    ),
-    ("allergies", re.compile(r"\bany\s+allergies\b|\ballergic\s+to\s+anything\b", re.I)),
-    # "Pain?" asked alone ("Pain? He says nine.")
-    ("pain", re.compile(r"^\W*pain\W*$", re.I)),
-    ("site", re.compile(r"\bwhere\s+(?:are\s+you|were\s+you|did\s+you\s+get)\s+hit\b", re.I)),
-)
-# Answers of the casualty: a pain score, an allergen or "none", where the wound is.
-_ANSWER_PAIN = re.compile(
-    r"\W*(?:(?:he|she)\s+says\s+)?(?:(?:it's|a|about|like|maybe)\s+)*(\d{1,2})\W*", re.I
-)
-_ANSWER_PAIN_AGAIN = re.compile(
-    r"\W*(?:no|nah|wait|actually|sorry)\b[\s,]+(?:(?:honestly|really|more\s+like|it's|make\s+it|a)"
-    r"[\s,]+)*(\d{1,2})\b",
-    re.I,
-)
-_ANSWER_NONE = re.compile(r"\W*(?:no|none|nope|nothing|negative|nah)\b.*", re.I)
-_ANSWER_ALLERGEN = re.compile(r"\W*([A-Za-z][a-z-]{3,})(?=\s*(?:[,.!]|$))")
-_ANSWER_NAME = re.compile(r"\W*(?:it's\s+|i'm\s+)?([A-Z][a-z][a-z'’-]+)\W*")
-_ANSWER_LAST4 = re.compile(r"\W*(?:it's\s+)?(\d{4})\W*", re.I)
-
-
-_NOT_ANSWERS = frozenset({"yeah", "yes", "okay", "alright", "sure", "dunno", "maybe", "what"})
-"""Words that open an answer without naming an allergen."""
-
-
-def _question(text: str) -> str | None:
-    """What a sentence asks the casualty for ("name", "last4"), if it asks."""
-    for what, pattern in _QUESTIONS:
-        if pattern.search(text):
-            return what
-    return None
