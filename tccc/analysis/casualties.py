@@ -565,15 +565,18 @@ def _phonetic_words() -> dict[str, tuple[str, ...]]:
     text = resources.files("tccc.data").joinpath("normaliser.toml").read_text(encoding="utf-8")
     out: dict[str, list[str]] = {}
     for word, letter in tomllib.loads(text)["phonetic"]["letters"].items():
-        out.setdefault(str(letter).upper(), []).append(re.escape(str(word)))
+        out.setdefault(str(letter).upper(), []).append(str(word).lower())
     return {letter: tuple(words) for letter, words in out.items()}
 
 
 def phonetic_letters(words: list[str]) -> bool:
     """True when the words are two letters in the phonetic alphabet ("Echo Papa")."""
-    spelled = _phonetic_words()
-    known = {w.lower() for group in spelled.values() for w in group}
-    return len(words) == 2 and all(w.lower() in known for w in words)
+    return len(words) == 2 and all(w.lower() in _phonetic_known() for w in words)
+
+
+@cache
+def _phonetic_known() -> frozenset[str]:
+    return frozenset(w for group in _phonetic_words().values() for w in group)
 
 
 @cache
@@ -582,7 +585,7 @@ def _roster_letters(letters: str) -> re.Pattern[str] | None:
     words = _phonetic_words()
     if len(letters) != 2 or not all(c in words for c in letters):
         return None
-    first, second = ("|".join(words[c]) for c in letters)
+    first, second = ("|".join(map(re.escape, words[c])) for c in letters)
     return re.compile(rf"\b(?:{first})\s+(?:{second})\b(?!\s*,?\s*\d)", re.I)
 
 
@@ -602,7 +605,7 @@ _ROLE_LIST_LEAD = re.compile(
 _NAME_LIST = re.compile(r"[A-Z][a-z]+(?:\s*,\s*(?:and\s+)?[A-Z][a-z]+)+(?=\s*(?:,|$))")
 _LISTED_NAME = re.compile(r"(?:^|,\s*(?:and\s+)?)([A-Z][a-z]+)")
 _PLACE_INTRO = re.compile(
-    r"\b(?:(?:the\s+(?:guy|one|man|woman|kid|soldier|marine)|(?:guy|man|woman|kid|soldier|marine))"
+    rf"\b(?:(?:the\s+{_PERSON}|(?:guy|man|woman|kid|soldier|marine))"
     r"(?:\s+who\s+(?:got|was)\s+(?:[a-z-]+\s+){1,2}?(?:into|by|on|in|at|near|under|behind)"
     r"|\s+(?:by|on|in|at|near|under|behind|next\s+to))\s+the\s+([a-z]{3,})\b(?!\s+(?:side|of)\b)"
     # "the radio guy with the torn-up arm"
